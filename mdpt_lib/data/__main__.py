@@ -1,0 +1,57 @@
+"""Command line of the data pipeline: ``python -m mdpt_lib.data <command>``.
+
+train-behaviour   train (or resume) the behaviour SAC of each task; writes the committed snapshots
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from mdpt_lib.envs import TASKS
+
+
+def _tasks(arg: str) -> list[str]:
+    return list(TASKS) if arg == "all" else [t.strip() for t in arg.split(",")]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m mdpt_lib.data",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    train = commands.add_parser("train-behaviour", help="train or resume the behaviour SAC runs")
+    train.add_argument("--task", default="all", help="a task, a comma list, or 'all' (default)")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument(
+        "--until",
+        choices=["medium", "expert"],
+        default="expert",
+        help="reach medium for every task first, then expert (default: expert)",
+    )
+    train.add_argument("--max-steps", type=int, default=3_000_000, help="cap per task (env steps)")
+    train.add_argument("--threads", type=int, default=1, help="torch threads (one core: 1)")
+
+    args = parser.parse_args(argv)
+    if args.command == "train-behaviour":
+        import torch
+
+        from mdpt_lib.data.behaviour import BehaviourRun
+
+        torch.set_num_threads(args.threads)
+        tasks = _tasks(args.task)
+        phases = ["medium", "expert"] if args.until == "expert" else ["medium"]
+        for until in phases:  # every task reaches medium before any goes on to expert
+            for task in tasks:
+                run = BehaviourRun(task, seed=args.seed)
+                phase = run.run(until=until, max_steps=args.max_steps)
+                print(
+                    f"{task}: phase {phase} after {run.step} steps, {run.wall / 60:.1f} min",
+                    flush=True,
+                )
+
+
+if __name__ == "__main__":
+    main()

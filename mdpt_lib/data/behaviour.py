@@ -1,0 +1,291 @@
+"""Behaviour policies: one resumable SAC run per task whose snapshots generate every dataset level.
+
+    python -m mdpt_lib.data train-behaviour --task all           # resumes where it stopped
+
+One run per task, in phases:
+- ``random``: the freshly initialised actor (saved before any update).
+- ``medium``: the first snapshot whose deterministic mean return (5 episodes, checked every
+  ``check_every`` steps and whenever a training episode reaches d4rl-pybullet's target return) lies
+  within ``MEDIUM_WINDOW`` of d4rl-pybullet's published medium mean. d4rl-pybullet stopped at the first
+  training episode reaching the target; we check the deterministic actor, because the datasets are
+  its deterministic rollouts and the stochastic episode alone is a noisy signal.
+- ``mixed`` (= ``medium-replay``): the replay buffer at the medium moment.
+- ``expert``: training continues until the deterministic mean return (10 episodes) lies within
+  ``EXPERT_WINDOW`` of D4RL's expert reference return (tighter than the ±15% acceptance, for margin).
+
+The state (networks, optimisers, replay buffer, random generators, counters) is checkpointed to the
+cache every ``checkpoint_every`` steps, atomically; an interrupted run continues from the last
+checkpoint (the episode in progress restarts). Snapshots that the datasets need are written as small
+``.npz`` files to ``out_dir/<task>/`` with ``provenance.json`` (command, seed, commit, wall time).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from mdpt_lib.data.paths import behaviour_dir, cache_dir
+from mdpt_lib.data.registry import EXPERT_TOLERANCE, MEDIUM_TARGET_RETURN, PUBLISHED
+from mdpt_lib.data.sac import SAC, ReplayBuffer, SACConfig
+from mdpt_lib.envs import get_task, make_env
+
+MEDIUM_WINDOW = 0.20
+EXPERT_WINDOW = 0.10
+assert EXPERT_WINDOW < EXPERT_TOLERANCE
+
+
+def _atomic_torch_save(obj, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def _atomic_npz(path: Path, compressed: bool = False, **arrays: np.ndarray) -> None:
+    tmp = path.with_name(path.name + ".tmp.npz")
+    (np.savez_compressed if compressed else np.savez)(tmp, **arrays)
+    os.replace(tmp, path)
+
+
+def git_commit() -> str:
+    """The current git commit of the repository holding this file, or 'unknown'."""
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def evaluate_deterministic(sac: SAC, task: str, episodes: int, seed: int) -> np.ndarray:
+    """Returns of ``episodes`` episodes of the deterministic actor ``tanh(mean)``."""
+    env = make_env(task)
+    returns = []
+    for k in range(episodes):
+        obs, _ = env.reset(seed=seed + k)
+        total, done = 0.0, False
+        while not done:
+            obs, r, term, trunc, _ = env.step(sac.act(obs, deterministic=True))
+            total += float(r)
+            done = term or trunc
+        returns.append(total)
+    env.close()
+    return np.asarray(returns)
+
+
+def compress_buffer(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Drop ``next_observations`` wherever it equals the next row's observation (inside an episode).
+
+    The last row is marked a time-out when it is neither terminal nor one already: a buffer cut
+    mid-episode ends in a truncation, as D4RL marks it.
+    """
+    arrays = dict(arrays)
+    timeouts = arrays["timeouts"].copy()
+    if not (arrays["terminals"][-1] or timeouts[-1]):
+        timeouts[-1] = True
+    arrays["timeouts"] = timeouts
+    ends = arrays["terminals"] | timeouts
+    next_obs = arrays.pop("next_observations")
+    arrays["end_next_observations"] = next_obs[ends]
+    return arrays
+
+
+def expand_buffer(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Inverse of ``compress_buffer``: rebuild ``next_observations``."""
+    out = {k: v for k, v in arrays.items() if k != "end_next_observations"}
+    ends = out["terminals"] | out["timeouts"]
+    next_obs = np.empty_like(out["observations"])
+    next_obs[:-1] = out["observations"][1:]
+    next_obs[ends] = arrays["end_next_observations"]
+    out["next_observations"] = next_obs
+    return out
+
+
+class BehaviourRun:
+    """The SAC run of one task; ``run(until)`` trains until the ``until`` phase is reached."""
+
+    def __init__(
+        self,
+        task: str,
+        seed: int = 0,
+        out_dir: Path | None = None,
+        cfg: SACConfig | None = None,
+        check_every: int = 5000,
+        checkpoint_every: int = 25_000,
+    ) -> None:
+        self.task = get_task(task)
+        self.seed = seed
+        self.cfg = cfg or SACConfig()
+        self.out = Path(out_dir or behaviour_dir()) / self.task.name
+        self.state_path = cache_dir() / "sac" / f"{self.task.name}-seed{seed}.pt"
+        self.check_every = check_every
+        self.checkpoint_every = checkpoint_every
+        self.sac = SAC(self.task.obs_dim, self.task.act_dim, self.cfg, seed)
+        self.buffer = ReplayBuffer(self.task.obs_dim, self.task.act_dim, self.cfg.buffer_size)
+        self.rng = np.random.default_rng(seed)
+        self.step = 0
+        self.episodes = 0
+        self.wall = 0.0  # seconds spent training, summed over resumed sessions
+        self.phase = "medium"  # the next snapshot to find: medium, expert, then done
+        self.log: list[dict] = []
+
+    # --- persistence ----------------------------------------------------------------------------
+    def save(self) -> None:
+        self.state_path.parent.mkdir(parents=True, exist_ok=True)
+        _atomic_torch_save(
+            {
+                "sac": self.sac.state_dict(),
+                "buffer": self.buffer.state(),
+                "rng": self.rng.bit_generator.state,
+                "torch_rng": torch.get_rng_state(),
+                "step": self.step,
+                "episodes": self.episodes,
+                "wall": self.wall,
+                "phase": self.phase,
+                "log": self.log,
+                "cfg": vars(self.cfg),
+            },
+            self.state_path,
+        )
+
+    def try_resume(self) -> bool:
+        if not self.state_path.exists():
+            return False
+        state = torch.load(self.state_path, weights_only=False)
+        self.sac.load_state_dict(state["sac"])
+        self.buffer.load(state["buffer"])
+        self.rng.bit_generator.state = state["rng"]
+        torch.set_rng_state(state["torch_rng"])
+        self.step, self.episodes, self.wall = state["step"], state["episodes"], state["wall"]
+        self.phase, self.log = state["phase"], state["log"]
+        return True
+
+    def write_snapshot(self, level: str, returns: np.ndarray | None = None) -> None:
+        """Write the current actor as ``<level>_actor.npz`` and record its provenance."""
+        self.out.mkdir(parents=True, exist_ok=True)
+        _atomic_npz(self.out / f"{level}_actor.npz", **self.sac.actor.to_numpy())
+        prov_path = self.out / "provenance.json"
+        prov = json.loads(prov_path.read_text()) if prov_path.exists() else {}
+        prov[level] = {
+            "command": "python -m mdpt_lib.data train-behaviour " + " ".join(sys.argv[1:]),
+            "seed": self.seed,
+            "git_commit": git_commit(),
+            "env_steps": self.step,
+            "episodes": self.episodes,
+            "wall_seconds": round(self.wall, 1),
+            "torch": torch.__version__,
+            "sac_config": vars(self.cfg),
+            "deterministic_returns": None
+            if returns is None
+            else [round(float(r), 1) for r in returns],
+            "written": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        prov_path.write_text(json.dumps(prov, indent=2) + "\n")
+
+    # --- phase checks ---------------------------------------------------------------------------
+    def check_phase(self) -> None:
+        name = self.task.name
+        if self.phase == "medium":
+            returns = evaluate_deterministic(self.sac, name, 5, seed=10_000 + self.step)
+            goal = PUBLISHED[(name, "medium")].mean
+            self.log.append({"step": self.step, "check": "medium", "mean": float(returns.mean())})
+            if abs(returns.mean() - goal) <= MEDIUM_WINDOW * abs(goal):
+                self.write_snapshot("medium", returns)
+                _atomic_npz(
+                    self.out / "mixed.npz", compressed=True, **compress_buffer(self.buffer.state())
+                )
+                self.phase = "expert"
+                self._tick()
+                self.save()
+        elif self.phase == "expert":
+            returns = evaluate_deterministic(self.sac, name, 10, seed=20_000 + self.step)
+            goal = self.task.expert_return
+            self.log.append({"step": self.step, "check": "expert", "mean": float(returns.mean())})
+            if abs(returns.mean() - goal) <= EXPERT_WINDOW * abs(goal):
+                self.write_snapshot("expert", returns)
+                self.phase = "done"
+                self._tick()
+                self.save()
+
+    # --- the loop -------------------------------------------------------------------------------
+    def run(self, until: str = "expert", max_steps: int = 3_000_000, progress: bool = True) -> str:
+        """Train until phase ``until`` ("medium" or "expert") is reached or ``max_steps``; return the phase.
+
+        Interrupting loses at most ``checkpoint_every`` steps: the state is saved only at checkpoint
+        boundaries and phase changes, where it is consistent.
+        """
+        goal_phase = {"medium": "expert", "expert": "done"}[until]
+        order = ["medium", "expert", "done"]
+        if self.try_resume():
+            if self.buffer.n and not (
+                self.buffer.terminals[self.buffer.n - 1] or self.buffer.timeouts[self.buffer.n - 1]
+            ):
+                self.buffer.timeouts[self.buffer.n - 1] = (
+                    True  # the episode cut by the interruption
+                )
+        else:
+            self.write_snapshot("random")
+        env = make_env(self.task.name)
+        obs, _ = env.reset(seed=self.seed * 1_000_003 + self.episodes)
+        ep_return, next_check = 0.0, (self.step // self.check_every + 1) * self.check_every
+        bar = tqdm(
+            total=max_steps,
+            initial=self.step,
+            desc=f"SAC {self.task.name}",
+            disable=not progress,
+            mininterval=10,
+            unit="step",
+        )
+        self._clock = time.perf_counter()
+        try:
+            while order.index(self.phase) < order.index(goal_phase) and self.step < max_steps:
+                action = self.sac.act(obs)
+                next_obs, reward, term, trunc, _ = env.step(action)
+                self.buffer.add(obs, action, reward, next_obs, term, trunc and not term)
+                ep_return += float(reward)
+                self.step += 1
+                obs = next_obs
+                if self.step >= self.cfg.learning_starts:
+                    self.sac.update(*self.buffer.sample(self.rng, self.cfg.batch_size))
+                check = self.step >= next_check
+                if term or trunc:
+                    self.episodes += 1
+                    self.log.append({"step": self.step, "episode_return": ep_return})
+                    bar.set_postfix(phase=self.phase, ep_return=f"{ep_return:.0f}", refresh=False)
+                    check |= (
+                        self.phase == "medium" and ep_return >= MEDIUM_TARGET_RETURN[self.task.name]
+                    )
+                    obs, _ = env.reset(seed=self.seed * 1_000_003 + self.episodes)
+                    ep_return = 0.0
+                if check:
+                    next_check = (self.step // self.check_every + 1) * self.check_every
+                    self._tick()
+                    self.check_phase()
+                if self.step % self.checkpoint_every == 0:
+                    self._tick()
+                    self.save()
+                bar.update(1)
+        finally:
+            bar.close()
+            env.close()
+        if self.step >= max_steps:
+            self._tick()
+            self.save()
+        return self.phase
+
+    def _tick(self) -> None:
+        """Add the time since the last tick to the run's wall time."""
+        now = time.perf_counter()
+        self.wall += now - self._clock
+        self._clock = now
