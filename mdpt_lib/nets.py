@@ -12,6 +12,7 @@ from itertools import pairwise
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 
 class EnsembleLinear(nn.Module):
@@ -55,3 +56,103 @@ class EnsembleMLP(nn.Module):
         if x.dim() == 2:  # the same batch for every member
             x = x.unsqueeze(0).expand(self.ensemble, *x.shape)
         return self.net(x)
+
+
+class EnsembleLayerNorm(nn.Module):
+    """LayerNorm over the last dimension with per-member affine parameters (E, 1, D)."""
+
+    def __init__(self, ensemble: int, dim: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(ensemble, 1, dim))
+        self.bias = nn.Parameter(torch.zeros(ensemble, 1, dim))
+        self.dim = dim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.layer_norm(x, (self.dim,)) * self.weight + self.bias
+
+
+class SinusoidalTimeEmbedding(nn.Module):
+    """Diffusion-QL's time features: sinusoids of the step index (dim) -> MLP -> (dim)."""
+
+    def __init__(self, ensemble: int, dim: int = 16) -> None:
+        super().__init__()
+        half = dim // 2
+        freqs = torch.exp(-math.log(10000.0) * torch.arange(half) / (half - 1))
+        self.register_buffer("freqs", freqs)
+        self.mlp = nn.Sequential(EnsembleLinear(ensemble, dim, 2 * dim), nn.Mish(),
+                                 EnsembleLinear(ensemble, 2 * dim, dim))
+
+    def forward(self, t: torch.Tensor) -> torch.Tensor:
+        """t: (E, B) step indices (float) -> (E, B, dim)."""
+        angles = t.unsqueeze(-1) * self.freqs
+        return self.mlp(torch.cat([angles.sin(), angles.cos()], dim=-1))
+
+
+class FourierTimeEmbedding(nn.Module):
+    """IDQL's time features: learnable Fourier features of the step index -> MLP -> (dim)."""
+
+    def __init__(self, ensemble: int, dim: int = 64, features: int = 16) -> None:
+        super().__init__()
+        self.freqs = nn.Parameter(torch.randn(ensemble, 1, features // 2) * 0.2)
+        self.mlp = nn.Sequential(EnsembleLinear(ensemble, features, 2 * dim), nn.SiLU(),
+                                 EnsembleLinear(ensemble, 2 * dim, dim))
+
+    def forward(self, t: torch.Tensor) -> torch.Tensor:
+        angles = 2 * math.pi * t.unsqueeze(-1) * self.freqs
+        return self.mlp(torch.cat([angles.cos(), angles.sin()], dim=-1))
+
+
+class DQLNoiseNet(nn.Module):
+    """Diffusion-QL's noise model: [x_t, time features, state, (cond)] -> 3 x 256 Mish -> eps.
+
+    Shapes: x (E, B, act), t (E, B), s (E, B, obs), cond (E, B, 1) or None -> (E, B, act).
+    """
+
+    def __init__(self, ensemble: int, obs_dim: int, act_dim: int, hidden: int = 256,
+                 time_dim: int = 16, cond_dim: int = 0) -> None:
+        super().__init__()
+        self.time = SinusoidalTimeEmbedding(ensemble, time_dim)
+        self.mid = nn.Sequential(
+            EnsembleLinear(ensemble, act_dim + time_dim + obs_dim + cond_dim, hidden), nn.Mish(),
+            EnsembleLinear(ensemble, hidden, hidden), nn.Mish(),
+            EnsembleLinear(ensemble, hidden, hidden), nn.Mish(),
+        )
+        self.out = EnsembleLinear(ensemble, hidden, act_dim)
+
+    def forward(self, x, t, s, cond=None):
+        parts = [x, self.time(t), s] + ([cond] if cond is not None else [])
+        return self.out(self.mid(torch.cat(parts, dim=-1)))
+
+
+class ResidualBlock(nn.Module):
+    """IDQL's block: h + Dense(swish(Dense_4x(LayerNorm(Dropout(h)))))."""
+
+    def __init__(self, ensemble: int, hidden: int, dropout: float) -> None:
+        super().__init__()
+        self.dropout = nn.Dropout(dropout)
+        self.norm = EnsembleLayerNorm(ensemble, hidden)
+        self.up = EnsembleLinear(ensemble, hidden, 4 * hidden)
+        self.down = EnsembleLinear(ensemble, 4 * hidden, hidden)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return h + self.down(F.silu(self.up(self.norm(self.dropout(h)))))
+
+
+class IDQLResNet(nn.Module):
+    """IDQL's LN-ResNet noise model: [x_t, time features, state, (cond)] -> Dense -> 3 blocks -> eps."""
+
+    def __init__(self, ensemble: int, obs_dim: int, act_dim: int, hidden: int = 256,
+                 time_dim: int = 64, blocks: int = 3, dropout: float = 0.1, cond_dim: int = 0) -> None:
+        super().__init__()
+        self.time = FourierTimeEmbedding(ensemble, time_dim)
+        self.inp = EnsembleLinear(ensemble, act_dim + time_dim + obs_dim + cond_dim, hidden)
+        self.blocks = nn.Sequential(*[ResidualBlock(ensemble, hidden, dropout) for _ in range(blocks)])
+        self.out = EnsembleLinear(ensemble, hidden, act_dim)
+
+    def forward(self, x, t, s, cond=None):
+        parts = [x, self.time(t), s] + ([cond] if cond is not None else [])
+        return self.out(F.silu(self.blocks(self.inp(torch.cat(parts, dim=-1)))))
+
+
+NOISE_NETS = {"dql_mlp": DQLNoiseNet, "idql_resnet": IDQLResNet}
+"""The diffusion actor's noise networks, by name (an algorithm's ``net`` hyperparameter)."""

@@ -20,9 +20,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from mdpt_lib.data.policies import LOG_STD_MAX, LOG_STD_MIN
 from mdpt_lib.nets import EnsembleMLP
-
-LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0
 
 
 @dataclass

@@ -1,0 +1,71 @@
+"""Split an ensemble module into its members and stack members back into one ensemble.
+
+Every ensemble module here stores its constructor arguments in ``self.init_args`` (with the member
+count under ``"ensemble"``) and keeps its members along dimension 0 of every ensemble parameter, so
+member ``k`` of a module is the module rebuilt with ``ensemble=1`` and ``[k:k+1]`` of those tensors.
+Training stacks seeds into one ensemble (one batched step for all); inference, saving and guidance
+swaps work on single members.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class EnsembleModule(nn.Module):
+    """Base class: remembers its constructor arguments so it can be rebuilt with another size."""
+
+    init_args: dict
+    extra_attributes: tuple[str, ...] = ()  # non-tensor state carried by member() and stack()
+
+    @property
+    def ensemble(self) -> int:
+        return self.init_args["ensemble"]
+
+    def rebuilt(self, ensemble: int) -> EnsembleModule:
+        """A fresh module of the same class and arguments with ``ensemble`` members."""
+        return type(self)(**{**self.init_args, "ensemble": ensemble})
+
+
+def _carries_members(a: torch.Tensor, na: int, b: torch.Tensor, nb: int) -> bool:
+    """Is dim 0 of ``a`` (from an ensemble of ``na``) the member dim, matching ``b`` (of ``nb``)?"""
+    return na != nb and a.dim() > 0 and a.shape[0] == na and b.shape[0] == nb and a.shape[1:] == b.shape[1:]
+
+
+def member(module: EnsembleModule, k: int) -> EnsembleModule:
+    """Member ``k`` of ``module`` as a one-member module (a copy)."""
+    n = module.ensemble
+    if not 0 <= k < n:
+        raise IndexError(f"member {k} of an ensemble of {n}")
+    out = module.rebuilt(1)
+    shapes = out.state_dict()
+    state = {
+        key: (v[k : k + 1] if _carries_members(v, n, shapes[key], 1) else v).clone()
+        for key, v in module.state_dict().items()
+    }
+    out.load_state_dict(state)
+    _copy_attributes(module, out)
+    return out
+
+
+def stack(modules: list[EnsembleModule]) -> EnsembleModule:
+    """One ensemble whose members are those of ``modules`` in order (all of one class and shape)."""
+    first = modules[0]
+    n = sum(m.ensemble for m in modules)
+    out = first.rebuilt(n)
+    shapes = out.state_dict()
+    states = [m.state_dict() for m in modules]
+    out.load_state_dict({
+        key: torch.cat([s[key] for s in states])
+        if _carries_members(shapes[key], n, v, first.ensemble) else v.clone()
+        for key, v in states[0].items()
+    })
+    _copy_attributes(first, out)
+    return out
+
+
+def _copy_attributes(src: nn.Module, dst: nn.Module) -> None:
+    """Carry the non-tensor state (metadata, frozen flag) that ``state_dict`` does not hold."""
+    for name in getattr(src, "extra_attributes", ()):
+        setattr(dst, name, getattr(src, name))

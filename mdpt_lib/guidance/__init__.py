@@ -1,0 +1,43 @@
+"""Guidance modules: IQL critic (IDQL) and double-Q critic (Diffusion-QL), one interface."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from mdpt_lib.guidance.base import DatasetMismatchWarning, Guidance, IncompatibleGuidanceError
+from mdpt_lib.guidance.double_q import DoubleQGuidance
+from mdpt_lib.guidance.iql import IQLGuidance, expectile_loss
+from mdpt_lib.replay import DataInfo
+
+GUIDANCES: dict[str, type[Guidance]] = {"iql": IQLGuidance, "double_q": DoubleQGuidance}
+
+
+def make_guidance(kind: str, ensemble: int, info: DataInfo, hp: dict) -> Guidance:
+    if kind not in GUIDANCES:
+        raise ValueError(f"unknown guidance {kind!r}: valid ones are {', '.join(GUIDANCES)}")
+    return GUIDANCES[kind](ensemble, info, hp)
+
+
+def load_guidance(path: str | Path, device: str = "cpu") -> Guidance:
+    """Load a guidance saved by ``Guidance.save`` (or the guidance of a saved agent)."""
+    blob = torch.load(Path(path), map_location=device, weights_only=False)
+    if "guidance" in blob:  # a saved agent
+        blob = blob["guidance"]
+    g = make_guidance(blob["kind"], blob["ensemble"], DataInfo.from_dict(blob["info"]), blob["hp"])
+    g.load_state_dict(blob["state"])
+    return g.freeze() if blob["frozen"] else g
+
+
+__all__ = [
+    "GUIDANCES",
+    "DatasetMismatchWarning",
+    "DoubleQGuidance",
+    "Guidance",
+    "IQLGuidance",
+    "IncompatibleGuidanceError",
+    "expectile_loss",
+    "load_guidance",
+    "make_guidance",
+]

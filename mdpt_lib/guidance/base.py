@@ -1,0 +1,135 @@
+"""The guidance interface: a value estimator learned from offline data that steers a diffusion policy.
+
+A guidance module is a standalone object. It
+- scores candidate actions for states (``score``, used to choose among sampled candidates) and gives
+  differentiable Q values (``q_values``, used by Diffusion-QL's actor loss);
+- trains on batches of its dataset (``update``), and can be frozen (``freeze``);
+- remembers the task, sizes, observation normalisation and dataset it was trained on (``info``) and
+  normalises raw observations itself, so it plugs into any policy of the same task;
+- saves and loads alone (``save`` / ``mdpt_lib.guidance.load_guidance``).
+All tensors carry a leading ensemble dimension E (independently seeded members trained together).
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import torch
+
+from mdpt_lib.diffusion import cosine_lr
+from mdpt_lib.ensemble import EnsembleModule
+from mdpt_lib.replay import DataInfo
+
+
+class IncompatibleGuidanceError(ValueError):
+    """A guidance module plugged into a policy of another task or other sizes."""
+
+
+class DatasetMismatchWarning(UserWarning):
+    """A guidance trained on another dataset than the policy (the paper's distribution-mismatch caveat)."""
+
+
+class Guidance(EnsembleModule):
+    kind: str = "base"
+    extra_attributes = ("info", "frozen")
+
+    def __init__(self, ensemble: int, info: DataInfo, hp: dict) -> None:
+        super().__init__()
+        self.init_args = {"ensemble": ensemble, "info": info, "hp": hp}
+        self.info, self.hp, self.frozen = info, hp, False
+        self.register_buffer("obs_mean", torch.as_tensor(info.obs_mean))
+        self.register_buffer("obs_std", torch.as_tensor(info.obs_std))
+        self.optimizers: list[torch.optim.Optimizer] = []
+
+    # --- what subclasses define ----------------------------------------------------------------
+    needs_next_actions: bool = False  # does ``update`` need actions a' ~ pi(s') from a policy?
+
+    def q_values(self, obs: torch.Tensor, actions: torch.Tensor, target: bool = False) -> torch.Tensor:
+        """Twin Q values: obs (E, B, obs) raw, actions (E, B, act) -> (E, 2, B)."""
+        raise NotImplementedError
+
+    def score(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        """Selection score of each candidate: (E, B, obs), (E, B, act) -> (E, B); higher is better."""
+        raise NotImplementedError
+
+    def losses(self, batch: dict, next_actions: torch.Tensor | None) -> tuple[torch.Tensor, dict]:
+        """Training loss summed over members, and numbers to log."""
+        raise NotImplementedError
+
+    def parameter_groups(self) -> list[list[torch.nn.Parameter]]:
+        """Parameters of each optimiser."""
+        raise NotImplementedError
+
+    def update_targets(self) -> None:
+        """Polyak-average target networks (if any)."""
+
+    # --- shared machinery ----------------------------------------------------------------------
+    def normalize(self, obs: torch.Tensor) -> torch.Tensor:
+        return (obs - self.obs_mean) / self.obs_std
+
+    def setup_training(self, total_steps: int, lr: float) -> None:
+        self.total_steps = total_steps
+        self.base_lr = lr
+        self.optimizers = [torch.optim.Adam(g, lr=lr) for g in self.parameter_groups()]
+        self.updates = 0
+
+    def update(self, batch: dict, next_actions: torch.Tensor | None = None, lr_decay: bool = True,
+               grad_clip: float = 0.0) -> dict:
+        """One gradient step on ``batch``; refuses when frozen."""
+        if self.frozen:
+            raise RuntimeError("this guidance is frozen: unfreeze() it before training")
+        if lr_decay:
+            for opt in self.optimizers:
+                for group in opt.param_groups:
+                    group["lr"] = self.base_lr * cosine_lr(self.updates, self.total_steps)
+        loss, logs = self.losses(batch, next_actions)
+        for opt in self.optimizers:
+            opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if grad_clip > 0:
+            for group in self.parameter_groups():
+                torch.nn.utils.clip_grad_norm_(group, grad_clip)
+        for opt in self.optimizers:
+            opt.step()
+        self.update_targets()
+        self.updates += 1
+        return logs
+
+    def freeze(self) -> Guidance:
+        """Stop training: parameters need no gradients, ``update`` refuses. Returns self."""
+        self.frozen = True
+        self.requires_grad_(False)
+        self.eval()
+        return self
+
+    def unfreeze(self) -> Guidance:
+        self.frozen = False
+        self.requires_grad_(True)
+        self.train()
+        return self
+
+    def check_compatible(self, info: DataInfo) -> None:
+        """Raise for another task or sizes; warn for another dataset of the same task."""
+        mine = self.info
+        if (mine.task, mine.obs_dim, mine.act_dim) != (info.task, info.obs_dim, info.act_dim):
+            raise IncompatibleGuidanceError(
+                f"this {self.kind} guidance was trained for task {mine.task!r} (obs {mine.obs_dim}, "
+                f"act {mine.act_dim}) and cannot guide a policy for {info.task!r} (obs "
+                f"{info.obs_dim}, act {info.act_dim}): use a guidance trained on the same task"
+            )
+        if mine.dataset != info.dataset:
+            warnings.warn(
+                f"guidance trained on {mine.dataset!r} guides a policy trained on {info.dataset!r}: "
+                "plug-and-play guidance assumes one data distribution, expect degraded scores",
+                DatasetMismatchWarning, stacklevel=3,
+            )
+
+    def save(self, path: str | Path) -> Path:
+        """Save this guidance alone (weights, kind, hyperparameters, data info)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save({"kind": self.kind, "ensemble": self.ensemble, "hp": self.hp,
+                    "info": self.info.to_dict(), "frozen": self.frozen,
+                    "state": self.state_dict()}, path)
+        return path

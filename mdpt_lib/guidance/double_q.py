@@ -1,0 +1,74 @@
+"""Diffusion-QL's guidance: twin Q critics trained by TD learning (Wang et al. 2022).
+
+    L_Q = E[ (Q_i(s, a) - r - gamma (1 - d) min_j Q'_j(s', a'))^2 ],   i = 1, 2
+with a' from one of two sources (``pretrain_form``):
+- "td_policy" (the official code): a' ~ pi(s') sampled from a diffusion policy (the EMA actor in
+  joint training; the untrained actor when the guidance is trained first);
+- "sarsa" (ours): a' = the dataset's next action, in-sample, needing no policy (transitions without
+  a next action, i.e. time-outs, are left out of the loss).
+Score = min_j Q'_j(s, a).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from mdpt_lib.guidance.base import Guidance
+from mdpt_lib.nets import EnsembleMLP
+from mdpt_lib.replay import DataInfo
+
+PRETRAIN_FORMS = ("td_policy", "sarsa")
+
+
+class DoubleQGuidance(Guidance):
+    kind = "double_q"
+
+    def __init__(self, ensemble: int, info: DataInfo, hp: dict) -> None:
+        super().__init__(ensemble, info, hp)
+        if hp["pretrain_form"] not in PRETRAIN_FORMS:
+            raise ValueError(f"unknown pretrain_form {hp['pretrain_form']!r}: one of {PRETRAIN_FORMS}")
+        o, a, h, n = info.obs_dim, info.act_dim, hp["critic_hidden"], hp["critic_layers"]
+        self.q = EnsembleMLP(2 * ensemble, o + a, 1, h, n, nn.Mish)
+        self.q_target = EnsembleMLP(2 * ensemble, o + a, 1, h, n, nn.Mish)
+        self.q_target.load_state_dict(self.q.state_dict())
+        self.q_target.requires_grad_(False)
+
+    @property
+    def needs_next_actions(self) -> bool:
+        return self.hp["pretrain_form"] == "td_policy"
+
+    def parameter_groups(self):
+        return [list(self.q.parameters())]
+
+    def q_values(self, obs, actions, target=False):
+        x = torch.cat([self.normalize(obs), actions], -1)
+        E, B, D = x.shape
+        x = x.unsqueeze(1).expand(E, 2, B, D).reshape(2 * E, B, D)
+        return (self.q_target if target else self.q)(x).view(E, 2, B)
+
+    def score(self, obs, actions):
+        return self.q_values(obs, actions, target=True).min(1).values
+
+    def losses(self, batch, next_actions=None):
+        obs, act = batch["obs"], batch["actions"]
+        weight = torch.ones_like(batch["rewards"])
+        if self.needs_next_actions:
+            if next_actions is None:
+                raise ValueError("td_policy targets need next actions sampled from a policy")
+        else:
+            next_actions, weight = batch["next_actions"], batch["has_next_action"]
+        with torch.no_grad():
+            q_next = self.q_values(batch["next_obs"], next_actions, target=True).min(1).values
+            target = self.info.reward_scale * batch["rewards"] + self.hp["gamma"] * (
+                1 - batch["terminals"]) * q_next
+        q = self.q_values(obs, act)
+        err = (q - target.unsqueeze(1)).pow(2) * weight.unsqueeze(1)
+        q_loss = err.sum((1, 2)) / (2 * weight.sum(1).clamp(min=1))
+        logs = {"q_loss": q_loss.mean().item(), "q_mean": q.mean().item()}
+        return q_loss.sum(), logs
+
+    def update_targets(self):
+        with torch.no_grad():
+            for p, tp in zip(self.q.parameters(), self.q_target.parameters(), strict=True):
+                tp.lerp_(p, self.hp["critic_tau"])

@@ -1,0 +1,79 @@
+"""What a training run costs: time per step, peak memory, training-state memory.
+
+- ``PeakMemory``: on CPU, the peak resident set size (RSS) of this process while the block runs,
+  sampled by a thread every few milliseconds, reported as the rise above the RSS at entry (the
+  process's lifetime peak ``ru_maxrss`` cannot be reset between conditions); on CUDA,
+  ``torch.cuda.max_memory_allocated`` after a reset.
+- ``training_state_bytes``: parameters, gradients and Adam moments of what is trained, plus the
+  parameters of what is only used (frozen modules, EMA and target copies): the memory a method needs
+  by construction, independent of the allocator.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import psutil
+import torch
+from torch import nn
+
+
+class PeakMemory:
+    """Context manager: ``.peak_bytes`` = peak memory above the level at entry."""
+
+    def __init__(self, device: str | torch.device = "cpu", interval: float = 0.005) -> None:
+        self.device = torch.device(device)
+        self.interval = interval
+        self.peak_bytes = 0
+
+    def __enter__(self) -> PeakMemory:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+            self._base = torch.cuda.memory_allocated(self.device)
+            torch.cuda.reset_peak_memory_stats(self.device)
+            return self
+        self._proc = psutil.Process()
+        self._base = self._peak = self._proc.memory_info().rss
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+        self._thread.start()
+        return self
+
+    def _poll(self) -> None:
+        while not self._stop.is_set():
+            self._peak = max(self._peak, self._proc.memory_info().rss)
+            time.sleep(self.interval)
+
+    def __exit__(self, *exc) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+            self.peak_bytes = torch.cuda.max_memory_allocated(self.device) - self._base
+            return
+        self._stop.set()
+        self._thread.join()
+        self._peak = max(self._peak, self._proc.memory_info().rss)
+        self.peak_bytes = self._peak - self._base
+
+
+def n_params(module: nn.Module, trainable: bool | None = None) -> int:
+    return sum(p.numel() for p in module.parameters() if trainable is None or p.requires_grad == trainable)
+
+
+def training_state_bytes(trained: list[nn.Module], used: list[nn.Module]) -> int:
+    """fp32 bytes: 4 copies (weights, gradients, Adam m and v) of trained parameters, 1 of used ones."""
+    return 4 * (4 * sum(n_params(m) for m in trained) + sum(n_params(m) for m in used))
+
+
+class StepTimer:
+    """Accumulates wall time of blocks: ``with timer: ...``; ``.per_step(n)`` in seconds."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def __enter__(self) -> StepTimer:
+        self._t = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.seconds += time.perf_counter() - self._t

@@ -1,0 +1,98 @@
+"""Offline data as training batches: normalisation statistics, reward scaling, batch sampling.
+
+``DataInfo`` is what every trained module remembers of its data (task, sizes, observation
+normalisation, reward scale, dataset name): the guidance/policy compatibility checks compare it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from mdpt_lib.envs import get_task
+
+OBS_STD_EPS = 1e-3
+"""Added to observation standard deviations: some bullet observation dims are constant (contacts)."""
+
+
+@dataclass
+class DataInfo:
+    task: str
+    obs_dim: int
+    act_dim: int
+    dataset: str  # registry id, or "dict:<fingerprint>" for user arrays
+    obs_mean: np.ndarray = field(repr=False)
+    obs_std: np.ndarray = field(repr=False)
+    reward_scale: float = 1.0
+
+    def to_dict(self) -> dict:
+        return {**self.__dict__, "obs_mean": self.obs_mean.tolist(), "obs_std": self.obs_std.tolist()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> DataInfo:
+        return cls(**{**d, "obs_mean": np.asarray(d["obs_mean"], np.float32),
+                      "obs_std": np.asarray(d["obs_std"], np.float32)})
+
+
+def fingerprint(data: dict[str, np.ndarray]) -> str:
+    """A short content hash of a transitions dict (sizes and a strided sample of rows)."""
+    h = hashlib.sha1()
+    n = len(data["rewards"])
+    rows = np.linspace(0, n - 1, num=min(n, 4096)).astype(int)
+    for key in ("observations", "actions", "rewards"):
+        h.update(np.ascontiguousarray(data[key][rows]).tobytes())
+    h.update(str(n).encode())
+    return h.hexdigest()[:12]
+
+
+def episode_return_range(data: dict[str, np.ndarray]) -> float:
+    """max - min undiscounted return over the episodes of ``data`` (segments end at terminal|timeout)."""
+    ends = np.flatnonzero(data["terminals"] | data["timeouts"])
+    if len(ends) == 0 or ends[-1] != len(data["rewards"]) - 1:
+        ends = np.append(ends, len(data["rewards"]) - 1)
+    sums = np.add.reduceat(data["rewards"].astype(np.float64), np.concatenate([[0], ends[:-1] + 1]))
+    return float(sums.max() - sums.min())
+
+
+class OfflineData:
+    """Transitions as torch tensors on ``device``, with what the losses need precomputed.
+
+    ``next_actions[i]`` is the dataset's action after transition ``i`` (for SARSA targets);
+    ``has_next_action[i]`` is False where none exists (a time-out or the end of the data).
+    """
+
+    def __init__(self, data: dict[str, np.ndarray], task: str, dataset_name: str,
+                 reward_scale: str = "iql", device: str | torch.device = "cpu") -> None:
+        spec = get_task(task)
+        obs = data["observations"]
+        mean = obs.mean(0).astype(np.float32)
+        std = (obs.std(0) + OBS_STD_EPS).astype(np.float32)
+        scale = 1000.0 / max(episode_return_range(data), 1e-6) if reward_scale == "iql" else 1.0
+        self.info = DataInfo(spec.name, spec.obs_dim, spec.act_dim, dataset_name, mean, std, scale)
+        self.device = torch.device(device)
+        t = lambda a: torch.as_tensor(np.ascontiguousarray(a), device=self.device)  # noqa: E731
+        self.obs = t(obs.astype(np.float32))
+        self.actions = t(data["actions"].astype(np.float32))
+        self.rewards = t(data["rewards"].astype(np.float32))
+        self.next_obs = t(data["next_observations"].astype(np.float32))
+        self.terminals = t(data["terminals"].astype(np.float32))
+        ends = data["terminals"] | data["timeouts"]
+        next_actions = np.zeros_like(data["actions"])
+        next_actions[:-1] = data["actions"][1:]
+        has_next = ~ends.copy()
+        has_next[-1] = False
+        self.next_actions = t(next_actions.astype(np.float32))
+        self.has_next_action = t((has_next | data["terminals"]).astype(np.float32))  # terminal: unused
+        self.size = len(self.rewards)
+
+    def sample(self, ensemble: int, batch_size: int, generator: torch.Generator) -> dict[str, torch.Tensor]:
+        """Independent batches for each member: every tensor shaped (E, B, ...)."""
+        idx = torch.randint(0, self.size, (ensemble, batch_size), generator=generator).to(self.device)
+        return {
+            "obs": self.obs[idx], "actions": self.actions[idx], "rewards": self.rewards[idx],
+            "next_obs": self.next_obs[idx], "terminals": self.terminals[idx],
+            "next_actions": self.next_actions[idx], "has_next_action": self.has_next_action[idx],
+        }
