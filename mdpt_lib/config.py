@@ -64,23 +64,39 @@ class HParams:
 ALGO_DEFAULTS: dict[str, HParams] = {
     # IDQL: BC diffusion actor (LN-ResNet, dropout 0.1) + IQL critic; guidance only at inference,
     # 256 candidates chosen by softmax(0.5 (Q - V)) (code). Actor EMA 0.9999 every step (code).
-    "idql": HParams(net="idql_resnet", dropout=0.1, guidance="iql", eta=0.0, candidates=256,
-                    select_beta=0.5, actor_ema=0.9999, actor_ema_every=1, actor_ema_start=0),
+    "idql": HParams(
+        net="idql_resnet",
+        dropout=0.1,
+        guidance="iql",
+        eta=0.0,
+        candidates=256,
+        select_beta=0.5,
+        actor_ema=0.9999,
+        actor_ema_every=1,
+        actor_ema_start=0,
+    ),
     # Diffusion-QL: BC + eta * Q term in training, 50 candidates by softmax(beta min Q) (code).
     "dql": HParams(net="dql_mlp", guidance="double_q", eta=1.0, candidates=50),
     # The literal classifier-free variant (ours): label "advantage > 0" from an IQL critic,
     # condition dropout 0.1, weight 1.5, one sample per state (no candidate selection).
-    "cfg": HParams(net="dql_mlp", guidance="iql", eta=0.0, candidates=1, cfg_weight=1.5,
-                   select_beta=0.5),
+    "cfg": HParams(
+        net="dql_mlp", guidance="iql", eta=0.0, candidates=1, cfg_weight=1.5, select_beta=0.5
+    ),
 }
 
 DQL_SELECT_BETA: dict[tuple[str, str], float] = {
-    ("hopper", "medium"): 100.0, ("hopper", "mixed"): 100.0, ("hopper", "medium-expert"): 8.0,
+    ("hopper", "medium"): 100.0,
+    ("hopper", "mixed"): 100.0,
+    ("hopper", "medium-expert"): 8.0,
     ("hopper", "expert"): 50.0,
-    ("halfcheetah", "medium"): 50.0, ("halfcheetah", "mixed"): 50.0,
-    ("halfcheetah", "medium-expert"): 50.0, ("halfcheetah", "expert"): 50.0,
-    ("walker2d", "medium"): 300.0, ("walker2d", "mixed"): 300.0,
-    ("walker2d", "medium-expert"): 300.0, ("walker2d", "expert"): 50.0,
+    ("halfcheetah", "medium"): 50.0,
+    ("halfcheetah", "mixed"): 50.0,
+    ("halfcheetah", "medium-expert"): 50.0,
+    ("halfcheetah", "expert"): 50.0,
+    ("walker2d", "medium"): 300.0,
+    ("walker2d", "mixed"): 300.0,
+    ("walker2d", "medium-expert"): 300.0,
+    ("walker2d", "expert"): 50.0,
 }
 """Diffusion-QL's selection temperature per (task, level) (code); others (ant, random) use 50 (ours)."""
 

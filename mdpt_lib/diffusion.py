@@ -29,14 +29,28 @@ def vp_betas(T: int, beta_min: float = 0.1, beta_max: float = 10.0) -> torch.Ten
 class DiffusionModel(nn.Module):
     """An ensemble of ``E`` conditional DDPMs of actions given states (and an optional label)."""
 
-    def __init__(self, ensemble: int, obs_dim: int, act_dim: int, net: str = "dql_mlp",
-                 hidden: int = 256, dropout: float = 0.0, T: int = 5, beta_min: float = 0.1,
-                 beta_max: float = 10.0, conditional: bool = False) -> None:
+    def __init__(
+        self,
+        ensemble: int,
+        obs_dim: int,
+        act_dim: int,
+        net: str = "dql_mlp",
+        hidden: int = 256,
+        dropout: float = 0.0,
+        T: int = 5,
+        beta_min: float = 0.1,
+        beta_max: float = 10.0,
+        conditional: bool = False,
+    ) -> None:
         super().__init__()
         if net not in NOISE_NETS:
-            raise ValueError(f"unknown noise network {net!r}: valid ones are {', '.join(NOISE_NETS)}")
+            raise ValueError(
+                f"unknown noise network {net!r}: valid ones are {', '.join(NOISE_NETS)}"
+            )
         kwargs = {"dropout": dropout} if net == "idql_resnet" else {}
-        self.net = NOISE_NETS[net](ensemble, obs_dim, act_dim, hidden, cond_dim=int(conditional), **kwargs)
+        self.net = NOISE_NETS[net](
+            ensemble, obs_dim, act_dim, hidden, cond_dim=int(conditional), **kwargs
+        )
         self.ensemble, self.act_dim, self.T, self.conditional = ensemble, act_dim, T, conditional
         betas = vp_betas(T, beta_min, beta_max)
         abar = torch.cumprod(1 - betas, 0)
@@ -54,18 +68,28 @@ class DiffusionModel(nn.Module):
         }.items():
             self.register_buffer(name, value)
 
-    def loss(self, states: torch.Tensor, actions: torch.Tensor,
-             cond: torch.Tensor | None = None) -> torch.Tensor:
+    def loss(
+        self, states: torch.Tensor, actions: torch.Tensor, cond: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Epsilon-prediction loss per member: states (E, B, obs), actions (E, B, act) -> (E,)."""
         E, B, _ = actions.shape
         i = torch.randint(0, self.T, (E, B), device=actions.device)
         eps = torch.randn_like(actions)
-        x_i = self.sqrt_abar[i].unsqueeze(-1) * actions + self.sqrt_one_minus_abar[i].unsqueeze(-1) * eps
+        x_i = (
+            self.sqrt_abar[i].unsqueeze(-1) * actions
+            + self.sqrt_one_minus_abar[i].unsqueeze(-1) * eps
+        )
         pred = self.net(x_i, i.float(), states, cond)
         return (pred - eps).pow(2).mean(dim=(1, 2))
 
-    def eps(self, x: torch.Tensor, i: torch.Tensor, states: torch.Tensor, cfg_weight: float,
-            label: torch.Tensor | None) -> torch.Tensor:
+    def eps(
+        self,
+        x: torch.Tensor,
+        i: torch.Tensor,
+        states: torch.Tensor,
+        cfg_weight: float,
+        label: torch.Tensor | None,
+    ) -> torch.Tensor:
         """Predicted noise; with a conditional model, the classifier-free mix of label and no label."""
         if not self.conditional:
             return self.net(x, i, states)
@@ -76,8 +100,13 @@ class DiffusionModel(nn.Module):
             return eps_u
         return eps_u + cfg_weight * (self.net(x, i, states, cond) - eps_u)
 
-    def sample(self, states: torch.Tensor, init_noise_scale: float = 1.0, cfg_weight: float = 0.0,
-               label: torch.Tensor | None = None) -> torch.Tensor:
+    def sample(
+        self,
+        states: torch.Tensor,
+        init_noise_scale: float = 1.0,
+        cfg_weight: float = 0.0,
+        label: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """Draw one action per state: states (E, B, obs) -> actions (E, B, act) in [-1, 1].
 
         Gradients flow through every reverse step when called with grad enabled (Diffusion-QL's

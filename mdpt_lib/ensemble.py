@@ -30,7 +30,13 @@ class EnsembleModule(nn.Module):
 
 def _carries_members(a: torch.Tensor, na: int, b: torch.Tensor, nb: int) -> bool:
     """Is dim 0 of ``a`` (from an ensemble of ``na``) the member dim, matching ``b`` (of ``nb``)?"""
-    return na != nb and a.dim() > 0 and a.shape[0] == na and b.shape[0] == nb and a.shape[1:] == b.shape[1:]
+    return (
+        na != nb
+        and a.dim() > 0
+        and a.shape[0] == na
+        and b.shape[0] == nb
+        and a.shape[1:] == b.shape[1:]
+    )
 
 
 def member(module: EnsembleModule, k: int) -> EnsembleModule:
@@ -56,11 +62,14 @@ def stack(modules: list[EnsembleModule]) -> EnsembleModule:
     out = first.rebuilt(n)
     shapes = out.state_dict()
     states = [m.state_dict() for m in modules]
-    out.load_state_dict({
-        key: torch.cat([s[key] for s in states])
-        if _carries_members(shapes[key], n, v, first.ensemble) else v.clone()
-        for key, v in states[0].items()
-    })
+    out.load_state_dict(
+        {
+            key: torch.cat([s[key] for s in states])
+            if _carries_members(shapes[key], n, v, first.ensemble)
+            else v.clone()
+            for key, v in states[0].items()
+        }
+    )
     _copy_attributes(first, out)
     return out
 

@@ -57,7 +57,9 @@ class PeakMemory:
 
 
 def n_params(module: nn.Module, trainable: bool | None = None) -> int:
-    return sum(p.numel() for p in module.parameters() if trainable is None or p.requires_grad == trainable)
+    return sum(
+        p.numel() for p in module.parameters() if trainable is None or p.requires_grad == trainable
+    )
 
 
 def training_state_bytes(trained: list[nn.Module], used: list[nn.Module]) -> int:

@@ -34,8 +34,13 @@ MODES: dict[str, Mode] = {
         Mode("joint", pretrain=False, guidance_trains=True, in_actor_loss=True),
         Mode("guidance_first", pretrain=True, guidance_trains=False, in_actor_loss=True),
         Mode("no_guidance", pretrain=False, guidance_trains=True, in_actor_loss=False),
-        Mode("random_guidance", pretrain=False, guidance_trains=False, in_actor_loss=True,
-             random_init=True),
+        Mode(
+            "random_guidance",
+            pretrain=False,
+            guidance_trains=False,
+            in_actor_loss=True,
+            random_init=True,
+        ),
         Mode("delayed_guidance", pretrain=False, guidance_trains=True, in_actor_loss=True),
     )
 }

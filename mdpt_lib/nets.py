@@ -79,8 +79,11 @@ class SinusoidalTimeEmbedding(nn.Module):
         half = dim // 2
         freqs = torch.exp(-math.log(10000.0) * torch.arange(half) / (half - 1))
         self.register_buffer("freqs", freqs)
-        self.mlp = nn.Sequential(EnsembleLinear(ensemble, dim, 2 * dim), nn.Mish(),
-                                 EnsembleLinear(ensemble, 2 * dim, dim))
+        self.mlp = nn.Sequential(
+            EnsembleLinear(ensemble, dim, 2 * dim),
+            nn.Mish(),
+            EnsembleLinear(ensemble, 2 * dim, dim),
+        )
 
     def forward(self, t: torch.Tensor) -> torch.Tensor:
         """t: (E, B) step indices (float) -> (E, B, dim)."""
@@ -94,8 +97,11 @@ class FourierTimeEmbedding(nn.Module):
     def __init__(self, ensemble: int, dim: int = 64, features: int = 16) -> None:
         super().__init__()
         self.freqs = nn.Parameter(torch.randn(ensemble, 1, features // 2) * 0.2)
-        self.mlp = nn.Sequential(EnsembleLinear(ensemble, features, 2 * dim), nn.SiLU(),
-                                 EnsembleLinear(ensemble, 2 * dim, dim))
+        self.mlp = nn.Sequential(
+            EnsembleLinear(ensemble, features, 2 * dim),
+            nn.SiLU(),
+            EnsembleLinear(ensemble, 2 * dim, dim),
+        )
 
     def forward(self, t: torch.Tensor) -> torch.Tensor:
         angles = 2 * math.pi * t.unsqueeze(-1) * self.freqs
@@ -108,14 +114,24 @@ class DQLNoiseNet(nn.Module):
     Shapes: x (E, B, act), t (E, B), s (E, B, obs), cond (E, B, 1) or None -> (E, B, act).
     """
 
-    def __init__(self, ensemble: int, obs_dim: int, act_dim: int, hidden: int = 256,
-                 time_dim: int = 16, cond_dim: int = 0) -> None:
+    def __init__(
+        self,
+        ensemble: int,
+        obs_dim: int,
+        act_dim: int,
+        hidden: int = 256,
+        time_dim: int = 16,
+        cond_dim: int = 0,
+    ) -> None:
         super().__init__()
         self.time = SinusoidalTimeEmbedding(ensemble, time_dim)
         self.mid = nn.Sequential(
-            EnsembleLinear(ensemble, act_dim + time_dim + obs_dim + cond_dim, hidden), nn.Mish(),
-            EnsembleLinear(ensemble, hidden, hidden), nn.Mish(),
-            EnsembleLinear(ensemble, hidden, hidden), nn.Mish(),
+            EnsembleLinear(ensemble, act_dim + time_dim + obs_dim + cond_dim, hidden),
+            nn.Mish(),
+            EnsembleLinear(ensemble, hidden, hidden),
+            nn.Mish(),
+            EnsembleLinear(ensemble, hidden, hidden),
+            nn.Mish(),
         )
         self.out = EnsembleLinear(ensemble, hidden, act_dim)
 
@@ -141,12 +157,23 @@ class ResidualBlock(nn.Module):
 class IDQLResNet(nn.Module):
     """IDQL's LN-ResNet noise model: [x_t, time features, state, (cond)] -> Dense -> 3 blocks -> eps."""
 
-    def __init__(self, ensemble: int, obs_dim: int, act_dim: int, hidden: int = 256,
-                 time_dim: int = 64, blocks: int = 3, dropout: float = 0.1, cond_dim: int = 0) -> None:
+    def __init__(
+        self,
+        ensemble: int,
+        obs_dim: int,
+        act_dim: int,
+        hidden: int = 256,
+        time_dim: int = 64,
+        blocks: int = 3,
+        dropout: float = 0.1,
+        cond_dim: int = 0,
+    ) -> None:
         super().__init__()
         self.time = FourierTimeEmbedding(ensemble, time_dim)
         self.inp = EnsembleLinear(ensemble, act_dim + time_dim + obs_dim + cond_dim, hidden)
-        self.blocks = nn.Sequential(*[ResidualBlock(ensemble, hidden, dropout) for _ in range(blocks)])
+        self.blocks = nn.Sequential(
+            *[ResidualBlock(ensemble, hidden, dropout) for _ in range(blocks)]
+        )
         self.out = EnsembleLinear(ensemble, hidden, act_dim)
 
     def forward(self, x, t, s, cond=None):

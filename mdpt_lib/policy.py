@@ -33,9 +33,18 @@ class DiffusionPolicy(EnsembleModule):
         self.info, self.hp = info, hp
         self.register_buffer("obs_mean", torch.as_tensor(info.obs_mean))
         self.register_buffer("obs_std", torch.as_tensor(info.obs_std))
-        self.model = DiffusionModel(ensemble, info.obs_dim, info.act_dim, hp["net"], hp["hidden"],
-                                    hp["dropout"], hp["T"], hp["beta_min"], hp["beta_max"],
-                                    conditional=hp["cfg_weight"] > 0)
+        self.model = DiffusionModel(
+            ensemble,
+            info.obs_dim,
+            info.act_dim,
+            hp["net"],
+            hp["hidden"],
+            hp["dropout"],
+            hp["T"],
+            hp["beta_min"],
+            hp["beta_max"],
+            conditional=hp["cfg_weight"] > 0,
+        )
         self.ema = copy.deepcopy(self.model).requires_grad_(False)
 
     def normalize(self, obs: torch.Tensor) -> torch.Tensor:
@@ -107,8 +116,13 @@ class DiffusionPolicy(EnsembleModule):
         return a.view(E, B, n, -1)
 
     @torch.no_grad()
-    def act(self, obs: torch.Tensor, guidance: Guidance | None, generator: torch.Generator | None = None,
-            candidates: int | None = None) -> torch.Tensor:
+    def act(
+        self,
+        obs: torch.Tensor,
+        guidance: Guidance | None,
+        generator: torch.Generator | None = None,
+        candidates: int | None = None,
+    ) -> torch.Tensor:
         """Chosen actions: raw obs (E, B, obs) -> (E, B, act), ``candidates`` per state."""
         n = candidates or self.hp["candidates"]
         cand = self.sample(obs, n)  # (E, B, n, act)
@@ -123,5 +137,8 @@ class DiffusionPolicy(EnsembleModule):
 
 
 def as_tensor(x: np.ndarray | torch.Tensor, device: torch.device) -> torch.Tensor:
-    return torch.as_tensor(np.asarray(x, dtype=np.float32) if not torch.is_tensor(x) else x,
-                           dtype=torch.float32, device=device)
+    return torch.as_tensor(
+        np.asarray(x, dtype=np.float32) if not torch.is_tensor(x) else x,
+        dtype=torch.float32,
+        device=device,
+    )

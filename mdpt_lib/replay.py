@@ -29,12 +29,21 @@ class DataInfo:
     reward_scale: float = 1.0
 
     def to_dict(self) -> dict:
-        return {**self.__dict__, "obs_mean": self.obs_mean.tolist(), "obs_std": self.obs_std.tolist()}
+        return {
+            **self.__dict__,
+            "obs_mean": self.obs_mean.tolist(),
+            "obs_std": self.obs_std.tolist(),
+        }
 
     @classmethod
     def from_dict(cls, d: dict) -> DataInfo:
-        return cls(**{**d, "obs_mean": np.asarray(d["obs_mean"], np.float32),
-                      "obs_std": np.asarray(d["obs_std"], np.float32)})
+        return cls(
+            **{
+                **d,
+                "obs_mean": np.asarray(d["obs_mean"], np.float32),
+                "obs_std": np.asarray(d["obs_std"], np.float32),
+            }
+        )
 
 
 def fingerprint(data: dict[str, np.ndarray]) -> str:
@@ -64,8 +73,14 @@ class OfflineData:
     ``has_next_action[i]`` is False where none exists (a time-out or the end of the data).
     """
 
-    def __init__(self, data: dict[str, np.ndarray], task: str, dataset_name: str,
-                 reward_scale: str = "iql", device: str | torch.device = "cpu") -> None:
+    def __init__(
+        self,
+        data: dict[str, np.ndarray],
+        task: str,
+        dataset_name: str,
+        reward_scale: str = "iql",
+        device: str | torch.device = "cpu",
+    ) -> None:
         spec = get_task(task)
         obs = data["observations"]
         mean = obs.mean(0).astype(np.float32)
@@ -85,14 +100,24 @@ class OfflineData:
         has_next = ~ends.copy()
         has_next[-1] = False
         self.next_actions = t(next_actions.astype(np.float32))
-        self.has_next_action = t((has_next | data["terminals"]).astype(np.float32))  # terminal: unused
+        self.has_next_action = t(
+            (has_next | data["terminals"]).astype(np.float32)
+        )  # terminal: unused
         self.size = len(self.rewards)
 
-    def sample(self, ensemble: int, batch_size: int, generator: torch.Generator) -> dict[str, torch.Tensor]:
+    def sample(
+        self, ensemble: int, batch_size: int, generator: torch.Generator
+    ) -> dict[str, torch.Tensor]:
         """Independent batches for each member: every tensor shaped (E, B, ...)."""
-        idx = torch.randint(0, self.size, (ensemble, batch_size), generator=generator).to(self.device)
+        idx = torch.randint(0, self.size, (ensemble, batch_size), generator=generator).to(
+            self.device
+        )
         return {
-            "obs": self.obs[idx], "actions": self.actions[idx], "rewards": self.rewards[idx],
-            "next_obs": self.next_obs[idx], "terminals": self.terminals[idx],
-            "next_actions": self.next_actions[idx], "has_next_action": self.has_next_action[idx],
+            "obs": self.obs[idx],
+            "actions": self.actions[idx],
+            "rewards": self.rewards[idx],
+            "next_obs": self.next_obs[idx],
+            "terminals": self.terminals[idx],
+            "next_actions": self.next_actions[idx],
+            "has_next_action": self.has_next_action[idx],
         }

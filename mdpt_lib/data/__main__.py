@@ -42,13 +42,13 @@ def main(argv: list[str] | None = None) -> None:
 
         torch.set_num_threads(args.threads)
         tasks = _tasks(args.task)
-        phases = ["medium", "expert"] if args.until == "expert" else ["medium"]
-        for until in phases:  # every task reaches medium before any goes on to expert
+        stages = ["medium", "expert"] if args.until == "expert" else ["medium"]
+        for until in stages:  # every task reaches medium before any goes on to expert
             for task in tasks:
                 run = BehaviourRun(task, seed=args.seed)
-                phase = run.run(until=until, max_steps=args.max_steps)
+                found = run.run(until=until, max_steps=args.max_steps)
                 print(
-                    f"{task}: phase {phase} after {run.step} steps, {run.wall / 60:.1f} min",
+                    f"{task}: found {found} after {run.step} steps, {run.wall / 60:.1f} min",
                     flush=True,
                 )
 

@@ -2,14 +2,15 @@
 
     python -m mdpt_lib.data train-behaviour --task all           # resumes where it stopped
 
-One run per task, in phases:
+One run per task; its snapshots:
 - ``random``: the freshly initialised actor (saved before any update).
+- ``mixed`` (= ``medium-replay``): the replay buffer at the first training episode whose return reaches
+  d4rl-pybullet's target (``MEDIUM_TARGET_RETURN``), as d4rl-pybullet made it.
 - ``medium``: the first snapshot whose deterministic mean return (5 episodes, checked every
-  ``check_every`` steps and whenever a training episode reaches d4rl-pybullet's target return) lies
-  within ``MEDIUM_WINDOW`` of d4rl-pybullet's published medium mean. d4rl-pybullet stopped at the first
-  training episode reaching the target; we check the deterministic actor, because the datasets are
-  its deterministic rollouts and the stochastic episode alone is a noisy signal.
-- ``mixed`` (= ``medium-replay``): the replay buffer at the medium moment.
+  ``check_every`` steps and at that first target episode) lies within ``MEDIUM_WINDOW`` of
+  d4rl-pybullet's published medium mean. d4rl-pybullet used the actor of the target episode; the
+  deterministic actor often reaches medium level earlier or later than a stochastic episode does,
+  and the dataset is its deterministic rollouts, so we select on what the dataset will contain.
 - ``expert``: training continues until the deterministic mean return (10 episodes) lies within
   ``EXPERT_WINDOW`` of D4RL's expert reference return (tighter than the ±15% acceptance, for margin).
 
@@ -113,7 +114,7 @@ def expand_buffer(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 
 class BehaviourRun:
-    """The SAC run of one task; ``run(until)`` trains until the ``until`` phase is reached."""
+    """The SAC run of one task; ``run(until)`` trains until the snapshots of ``until`` exist."""
 
     def __init__(
         self,
@@ -121,7 +122,7 @@ class BehaviourRun:
         seed: int = 0,
         out_dir: Path | None = None,
         cfg: SACConfig | None = None,
-        check_every: int = 5000,
+        check_every: int = 2500,
         checkpoint_every: int = 25_000,
     ) -> None:
         self.task = get_task(task)
@@ -137,7 +138,7 @@ class BehaviourRun:
         self.step = 0
         self.episodes = 0
         self.wall = 0.0  # seconds spent training, summed over resumed sessions
-        self.phase = "medium"  # the next snapshot to find: medium, expert, then done
+        self.found: set[str] = set()  # snapshots written so far: mixed, medium, expert
         self.log: list[dict] = []
 
     # --- persistence ----------------------------------------------------------------------------
@@ -152,7 +153,7 @@ class BehaviourRun:
                 "step": self.step,
                 "episodes": self.episodes,
                 "wall": self.wall,
-                "phase": self.phase,
+                "found": sorted(self.found),
                 "log": self.log,
                 "cfg": vars(self.cfg),
             },
@@ -168,17 +169,21 @@ class BehaviourRun:
         self.rng.bit_generator.state = state["rng"]
         torch.set_rng_state(state["torch_rng"])
         self.step, self.episodes, self.wall = state["step"], state["episodes"], state["wall"]
-        self.phase, self.log = state["phase"], state["log"]
+        self.found, self.log = set(state["found"]), state["log"]
         return True
 
     def write_snapshot(self, level: str, returns: np.ndarray | None = None) -> None:
         """Write the current actor as ``<level>_actor.npz`` and record its provenance."""
         self.out.mkdir(parents=True, exist_ok=True)
         _atomic_npz(self.out / f"{level}_actor.npz", **self.sac.actor.to_numpy())
+        self._record(level, returns)
+
+    def _record(self, level: str, returns: np.ndarray | None) -> None:
+        """Add ``level`` to ``provenance.json``: command, seed, commit, steps, wall time."""
         prov_path = self.out / "provenance.json"
         prov = json.loads(prov_path.read_text()) if prov_path.exists() else {}
         prov[level] = {
-            "command": "python -m mdpt_lib.data train-behaviour " + " ".join(sys.argv[1:]),
+            "command": "python -m mdpt_lib.data " + " ".join(sys.argv[1:]),
             "seed": self.seed,
             "git_commit": git_commit(),
             "env_steps": self.step,
@@ -194,39 +199,40 @@ class BehaviourRun:
         prov_path.write_text(json.dumps(prov, indent=2) + "\n")
 
     # --- phase checks ---------------------------------------------------------------------------
-    def check_phase(self) -> None:
+    def found_mixed(self) -> None:
+        """The first training episode reached the target return: the buffer becomes ``mixed``."""
+        self.out.mkdir(parents=True, exist_ok=True)
+        _atomic_npz(self.out / "mixed.npz", compressed=True, **compress_buffer(self.buffer.state()))
+        self._record("mixed", None)
+        self.found.add("mixed")
+        self._tick()
+        self.save()
+
+    def check_medium(self) -> None:
         name = self.task.name
-        if self.phase == "medium":
-            returns = evaluate_deterministic(self.sac, name, 5, seed=10_000 + self.step)
-            goal = PUBLISHED[(name, "medium")].mean
-            self.log.append({"step": self.step, "check": "medium", "mean": float(returns.mean())})
-            if abs(returns.mean() - goal) <= MEDIUM_WINDOW * abs(goal):
-                self.write_snapshot("medium", returns)
-                _atomic_npz(
-                    self.out / "mixed.npz", compressed=True, **compress_buffer(self.buffer.state())
-                )
-                self.phase = "expert"
-                self._tick()
-                self.save()
-        elif self.phase == "expert":
-            returns = evaluate_deterministic(self.sac, name, 10, seed=20_000 + self.step)
-            goal = self.task.expert_return
-            self.log.append({"step": self.step, "check": "expert", "mean": float(returns.mean())})
-            if abs(returns.mean() - goal) <= EXPERT_WINDOW * abs(goal):
-                self.write_snapshot("expert", returns)
-                self.phase = "done"
-                self._tick()
-                self.save()
+        returns = evaluate_deterministic(self.sac, name, 5, seed=10_000 + self.step)
+        goal = PUBLISHED[(name, "medium")].mean
+        self.log.append({"step": self.step, "check": "medium", "mean": float(returns.mean())})
+        if abs(returns.mean() - goal) <= MEDIUM_WINDOW * abs(goal):
+            self.write_snapshot("medium", returns)
+            self.found.add("medium")
+
+    def check_expert(self) -> None:
+        returns = evaluate_deterministic(self.sac, self.task.name, 10, seed=20_000 + self.step)
+        goal = self.task.expert_return
+        self.log.append({"step": self.step, "check": "expert", "mean": float(returns.mean())})
+        if abs(returns.mean() - goal) <= EXPERT_WINDOW * abs(goal):
+            self.write_snapshot("expert", returns)
+            self.found.add("expert")
 
     # --- the loop -------------------------------------------------------------------------------
     def run(self, until: str = "expert", max_steps: int = 3_000_000, progress: bool = True) -> str:
-        """Train until phase ``until`` ("medium" or "expert") is reached or ``max_steps``; return the phase.
+        """Train until the snapshots of ``until`` exist ("medium": medium and mixed; "expert": all).
 
-        Interrupting loses at most ``checkpoint_every`` steps: the state is saved only at checkpoint
-        boundaries and phase changes, where it is consistent.
+        Returns the snapshots found, comma-separated. Interrupting loses at most ``checkpoint_every``
+        steps: the state is saved only at checkpoints and when a snapshot is written.
         """
-        goal_phase = {"medium": "expert", "expert": "done"}[until]
-        order = ["medium", "expert", "done"]
+        goal = {"medium", "mixed"} if until == "medium" else {"medium", "mixed", "expert"}
         if self.try_resume():
             if self.buffer.n and not (
                 self.buffer.terminals[self.buffer.n - 1] or self.buffer.timeouts[self.buffer.n - 1]
@@ -249,7 +255,7 @@ class BehaviourRun:
         )
         self._clock = time.perf_counter()
         try:
-            while order.index(self.phase) < order.index(goal_phase) and self.step < max_steps:
+            while not goal <= self.found and self.step < max_steps:
                 action = self.sac.act(obs)
                 next_obs, reward, term, trunc, _ = env.step(action)
                 self.buffer.add(obs, action, reward, next_obs, term, trunc and not term)
@@ -262,16 +268,30 @@ class BehaviourRun:
                 if term or trunc:
                     self.episodes += 1
                     self.log.append({"step": self.step, "episode_return": ep_return})
-                    bar.set_postfix(phase=self.phase, ep_return=f"{ep_return:.0f}", refresh=False)
-                    check |= (
-                        self.phase == "medium" and ep_return >= MEDIUM_TARGET_RETURN[self.task.name]
+                    bar.set_postfix(
+                        found=",".join(sorted(self.found)) or "-",
+                        ep_return=f"{ep_return:.0f}",
+                        refresh=False,
                     )
+                    if (
+                        "mixed" not in self.found
+                        and ep_return >= MEDIUM_TARGET_RETURN[self.task.name]
+                    ):
+                        self.found_mixed()
+                        check = True
                     obs, _ = env.reset(seed=self.seed * 1_000_003 + self.episodes)
                     ep_return = 0.0
                 if check:
                     next_check = (self.step // self.check_every + 1) * self.check_every
                     self._tick()
-                    self.check_phase()
+                    found = set(self.found)
+                    if "medium" not in self.found:
+                        self.check_medium()
+                    elif "mixed" in self.found and "expert" in goal:
+                        self.check_expert()
+                    if self.found != found:  # a snapshot was written: save the state with it
+                        self._tick()
+                        self.save()
                 if self.step % self.checkpoint_every == 0:
                     self._tick()
                     self.save()
@@ -282,7 +302,7 @@ class BehaviourRun:
         if self.step >= max_steps:
             self._tick()
             self.save()
-        return self.phase
+        return ",".join(sorted(self.found))
 
     def _tick(self) -> None:
         """Add the time since the last tick to the run's wall time."""

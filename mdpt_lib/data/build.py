@@ -59,8 +59,9 @@ def snapshot_path(task: str, name: str) -> Path:
     return path
 
 
-def rollout(task: str, actor_file: str, deterministic: bool, rows: int, seed: int,
-            progress_queue=None) -> dict[str, np.ndarray]:
+def rollout(
+    task: str, actor_file: str, deterministic: bool, rows: int, seed: int, progress_queue=None
+) -> dict[str, np.ndarray]:
     """``rows`` environment steps of the actor; the last episode is cut (a time-out) at ``rows``."""
     spec = get_task(task)
     actor = NumpyActor.load(actor_file)
@@ -118,19 +119,34 @@ def _single_threaded_children() -> Iterator[None]:
                 os.environ[k] = v
 
 
-def parallel_rollout(task: str, actor_file: Path, deterministic: bool, rows: int, seed: int,
-                     workers: int | None = None, progress: bool = True,
-                     desc: str = "") -> dict[str, np.ndarray]:
+def parallel_rollout(
+    task: str,
+    actor_file: Path,
+    deterministic: bool,
+    rows: int,
+    seed: int,
+    workers: int | None = None,
+    progress: bool = True,
+    desc: str = "",
+) -> dict[str, np.ndarray]:
     """``rows`` steps as ``CHUNKS`` seeded pieces over ``workers`` processes (default: one per core)."""
     sizes = [rows // CHUNKS + (k < rows % CHUNKS) for k in range(CHUNKS)]
     seeds = [seed * 1000 + k for k in range(CHUNKS)]
     workers = max(1, min(workers or os.cpu_count() or 1, CHUNKS))
     ctx = mp.get_context("spawn")  # no fork of a process that may hold torch threads
-    with _single_threaded_children(), ctx.Manager() as manager, ProcessPoolExecutor(workers, ctx) as pool:
+    with (
+        _single_threaded_children(),
+        ctx.Manager() as manager,
+        ProcessPoolExecutor(workers, ctx) as pool,
+    ):
         queue = manager.Queue()
-        futures = [pool.submit(rollout, task, str(actor_file), deterministic, n, s, queue)
-                   for n, s in zip(sizes, seeds, strict=True)]
-        with tqdm(total=rows, desc=desc or f"building {task}", unit="step", disable=not progress) as bar:
+        futures = [
+            pool.submit(rollout, task, str(actor_file), deterministic, n, s, queue)
+            for n, s in zip(sizes, seeds, strict=True)
+        ]
+        with tqdm(
+            total=rows, desc=desc or f"building {task}", unit="step", disable=not progress
+        ) as bar:
             done = 0
             while done < rows:
                 step = queue.get()
@@ -157,25 +173,44 @@ def read_hdf5(path: Path) -> dict[str, np.ndarray]:
         return {k: f[k][()] for k in KEYS}
 
 
-def build(task: str, level: str, seed: int = 0, rows: int = ROWS, workers: int | None = None,
-          progress: bool = True) -> Path:
+def build(
+    task: str,
+    level: str,
+    seed: int = 0,
+    rows: int = ROWS,
+    workers: int | None = None,
+    progress: bool = True,
+) -> Path:
     """Build ``level`` data of ``task`` into the cache (overwriting), and return its path."""
     task = get_task(task).name
-    path = dataset_file(task, level, seed) if rows == ROWS else (
-        cache_dir() / "datasets" / f"{task}-{level}-seed{seed}-rows{rows}.hdf5")
+    path = (
+        dataset_file(task, level, seed)
+        if rows == ROWS
+        else (cache_dir() / "datasets" / f"{task}-{level}-seed{seed}-rows{rows}.hdf5")
+    )
     attrs = {"task": task, "level": level, "seed": seed, "builder": "mdpt_lib.data.build"}
     if level in ROLLOUT_LEVELS:
         actor = snapshot_path(task, f"{level}_actor.npz")
-        data = parallel_rollout(task, actor, ROLLOUT_LEVELS[level], rows, seed, workers, progress,
-                                desc=f"{task}-{level}")
+        data = parallel_rollout(
+            task,
+            actor,
+            ROLLOUT_LEVELS[level],
+            rows,
+            seed,
+            workers,
+            progress,
+            desc=f"{task}-{level}",
+        )
     elif level == "mixed":
         from mdpt_lib.data.behaviour import expand_buffer
 
         with np.load(snapshot_path(task, "mixed.npz")) as f:
             data = expand_buffer(dict(f))
     elif level == "medium-expert":
-        parts = [read_hdf5(ensure_file(task, lv, seed, rows, workers, progress))
-                 for lv in ("medium", "expert")]
+        parts = [
+            read_hdf5(ensure_file(task, lv, seed, rows, workers, progress))
+            for lv in ("medium", "expert")
+        ]
         data = {k: np.concatenate([p[k] for p in parts]) for k in KEYS}
     else:
         raise ValueError(f"unknown level {level!r}")
@@ -183,11 +218,20 @@ def build(task: str, level: str, seed: int = 0, rows: int = ROWS, workers: int |
     return path
 
 
-def ensure_file(task: str, level: str, seed: int = 0, rows: int = ROWS, workers: int | None = None,
-                progress: bool = True) -> Path:
+def ensure_file(
+    task: str,
+    level: str,
+    seed: int = 0,
+    rows: int = ROWS,
+    workers: int | None = None,
+    progress: bool = True,
+) -> Path:
     """The cached file of ``level`` data for ``task``, built first if it is not there."""
-    path = dataset_file(task, level, seed) if rows == ROWS else (
-        cache_dir() / "datasets" / f"{task}-{level}-seed{seed}-rows{rows}.hdf5")
+    path = (
+        dataset_file(task, level, seed)
+        if rows == ROWS
+        else (cache_dir() / "datasets" / f"{task}-{level}-seed{seed}-rows{rows}.hdf5")
+    )
     if path.exists():
         return path
     return build(task, level, seed, rows, workers, progress)

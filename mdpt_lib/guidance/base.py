@@ -45,7 +45,9 @@ class Guidance(EnsembleModule):
     # --- what subclasses define ----------------------------------------------------------------
     needs_next_actions: bool = False  # does ``update`` need actions a' ~ pi(s') from a policy?
 
-    def q_values(self, obs: torch.Tensor, actions: torch.Tensor, target: bool = False) -> torch.Tensor:
+    def q_values(
+        self, obs: torch.Tensor, actions: torch.Tensor, target: bool = False
+    ) -> torch.Tensor:
         """Twin Q values: obs (E, B, obs) raw, actions (E, B, act) -> (E, 2, B)."""
         raise NotImplementedError
 
@@ -74,8 +76,13 @@ class Guidance(EnsembleModule):
         self.optimizers = [torch.optim.Adam(g, lr=lr) for g in self.parameter_groups()]
         self.updates = 0
 
-    def update(self, batch: dict, next_actions: torch.Tensor | None = None, lr_decay: bool = True,
-               grad_clip: float = 0.0) -> dict:
+    def update(
+        self,
+        batch: dict,
+        next_actions: torch.Tensor | None = None,
+        lr_decay: bool = True,
+        grad_clip: float = 0.0,
+    ) -> dict:
         """One gradient step on ``batch``; refuses when frozen."""
         if self.frozen:
             raise RuntimeError("this guidance is frozen: unfreeze() it before training")
@@ -122,14 +129,23 @@ class Guidance(EnsembleModule):
             warnings.warn(
                 f"guidance trained on {mine.dataset!r} guides a policy trained on {info.dataset!r}: "
                 "plug-and-play guidance assumes one data distribution, expect degraded scores",
-                DatasetMismatchWarning, stacklevel=3,
+                DatasetMismatchWarning,
+                stacklevel=3,
             )
 
     def save(self, path: str | Path) -> Path:
         """Save this guidance alone (weights, kind, hyperparameters, data info)."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save({"kind": self.kind, "ensemble": self.ensemble, "hp": self.hp,
-                    "info": self.info.to_dict(), "frozen": self.frozen,
-                    "state": self.state_dict()}, path)
+        torch.save(
+            {
+                "kind": self.kind,
+                "ensemble": self.ensemble,
+                "hp": self.hp,
+                "info": self.info.to_dict(),
+                "frozen": self.frozen,
+                "state": self.state_dict(),
+            },
+            path,
+        )
         return path

@@ -27,7 +27,9 @@ class DoubleQGuidance(Guidance):
     def __init__(self, ensemble: int, info: DataInfo, hp: dict) -> None:
         super().__init__(ensemble, info, hp)
         if hp["pretrain_form"] not in PRETRAIN_FORMS:
-            raise ValueError(f"unknown pretrain_form {hp['pretrain_form']!r}: one of {PRETRAIN_FORMS}")
+            raise ValueError(
+                f"unknown pretrain_form {hp['pretrain_form']!r}: one of {PRETRAIN_FORMS}"
+            )
         o, a, h, n = info.obs_dim, info.act_dim, hp["critic_hidden"], hp["critic_layers"]
         self.q = EnsembleMLP(2 * ensemble, o + a, 1, h, n, nn.Mish)
         self.q_target = EnsembleMLP(2 * ensemble, o + a, 1, h, n, nn.Mish)
@@ -60,8 +62,10 @@ class DoubleQGuidance(Guidance):
             next_actions, weight = batch["next_actions"], batch["has_next_action"]
         with torch.no_grad():
             q_next = self.q_values(batch["next_obs"], next_actions, target=True).min(1).values
-            target = self.info.reward_scale * batch["rewards"] + self.hp["gamma"] * (
-                1 - batch["terminals"]) * q_next
+            target = (
+                self.info.reward_scale * batch["rewards"]
+                + self.hp["gamma"] * (1 - batch["terminals"]) * q_next
+            )
         q = self.q_values(obs, act)
         err = (q - target.unsqueeze(1)).pow(2) * weight.unsqueeze(1)
         q_loss = err.sum((1, 2)) / (2 * weight.sum(1).clamp(min=1))

@@ -62,12 +62,16 @@ class IQLGuidance(Guidance):
         with torch.no_grad():
             q_t = self.q_values(obs, act, target=True).min(1).values
             target = self.info.reward_scale * batch["rewards"] + self.hp["gamma"] * (
-                1 - batch["terminals"]) * self.value(batch["next_obs"])
+                1 - batch["terminals"]
+            ) * self.value(batch["next_obs"])
         v_loss = expectile_loss(q_t - self.value(obs), self.hp["expectile"]).mean(1)  # (E,)
         q = self.q_values(obs, act)  # (E, 2, B)
         q_loss = (q - target.unsqueeze(1)).pow(2).mean((1, 2))
-        logs = {"v_loss": v_loss.mean().item(), "q_loss": q_loss.mean().item(),
-                "q_mean": q.mean().item()}
+        logs = {
+            "v_loss": v_loss.mean().item(),
+            "q_loss": q_loss.mean().item(),
+            "q_mean": q.mean().item(),
+        }
         return (v_loss + q_loss).sum(), logs
 
     def update_targets(self):
