@@ -37,6 +37,7 @@ class HParams:
     actor_ema: float = 0.995  # EMA decay of the sampling copy of the diffusion model
     actor_ema_every: int = 5
     actor_ema_start: int = 1000
+    actor_ema_warmup: bool = False  # ramp the decay up as min(decay, (1+k)/(10+k)) (ours, for IDQL)
     reward_scale: str = "iql"  # "iql": r * 1000 / (max - min episode return); "none"
     # --- guidance
     guidance: str = "double_q"  # "iql" | "double_q"

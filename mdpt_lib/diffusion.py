@@ -5,7 +5,7 @@ Notation (Ho et al. 2020), steps i = 0..T-1 (T = 5 by default):
     loss           = || eps - eps_theta(sqrt(abar_i) x_0 + sqrt(1 - abar_i) eps, i, s) ||^2
     reverse step   : x0_hat = (x_i - sqrt(1 - abar_i) eps_theta) / sqrt(abar_i), clipped to [-1, 1];
                      x_{i-1} ~ N(mu_i(x_i, x0_hat), var_i),  the Gaussian posterior q(x_{i-1} | x_i, x0_hat)
-Classifier-free guidance mixes eps = eps(c=0) + w (eps(c) - eps(c=0)), where c = 0 is "no condition".
+Classifier-free guidance mixes eps = eps(null) + w (eps(c) - eps(null)), where null means "no label".
 All tensors carry a leading ensemble dimension E (independent models trained together).
 """
 
@@ -49,7 +49,7 @@ class DiffusionModel(nn.Module):
             )
         kwargs = {"dropout": dropout} if net == "idql_resnet" else {}
         self.net = NOISE_NETS[net](
-            ensemble, obs_dim, act_dim, hidden, cond_dim=int(conditional), **kwargs
+            ensemble, obs_dim, act_dim, hidden, cond_dim=2 * conditional, **kwargs
         )
         self.ensemble, self.act_dim, self.T, self.conditional = ensemble, act_dim, T, conditional
         betas = vp_betas(T, beta_min, beta_max)
@@ -90,11 +90,15 @@ class DiffusionModel(nn.Module):
         cfg_weight: float,
         label: torch.Tensor | None,
     ) -> torch.Tensor:
-        """Predicted noise; with a conditional model, the classifier-free mix of label and no label."""
+        """Predicted noise; with a conditional model, the classifier-free mix of label and no label.
+
+        Labels are one-hot (E, B, 2) [optimal, not optimal], no label is [0, 0]; the default label
+        is "optimal".
+        """
         if not self.conditional:
             return self.net(x, i, states)
-        null = torch.zeros_like(x[..., :1])
-        cond = label.expand_as(null) if label is not None else torch.ones_like(null)
+        null = torch.zeros_like(x[..., :2])
+        cond = label if label is not None else torch.cat([null[..., :1] + 1, null[..., 1:]], -1)
         eps_u = self.net(x, i, states, null)
         if cfg_weight == 0:
             return eps_u

@@ -28,15 +28,17 @@ class EnsembleModule(nn.Module):
         return type(self)(**{**self.init_args, "ensemble": ensemble})
 
 
-def _carries_members(a: torch.Tensor, na: int, b: torch.Tensor, nb: int) -> bool:
-    """Is dim 0 of ``a`` (from an ensemble of ``na``) the member dim, matching ``b`` (of ``nb``)?"""
-    return (
-        na != nb
-        and a.dim() > 0
-        and a.shape[0] == na
-        and b.shape[0] == nb
-        and a.shape[1:] == b.shape[1:]
-    )
+def _members_per_row(a: torch.Tensor, na: int, b: torch.Tensor, nb: int) -> int:
+    """How many rows of dim 0 each member owns in ``a`` (of ``na`` members) and ``b`` (of ``nb``).
+
+    0 when dim 0 is not a member dimension (the tensor is shared, like a noise schedule). Twin
+    critics own 2 rows per member, laid out member-major.
+    """
+    if na == nb or a.dim() == 0 or a.shape[1:] != b.shape[1:]:
+        return 0
+    if a.shape[0] % na or b.shape[0] % nb or a.shape[0] // na != b.shape[0] // nb:
+        return 0
+    return a.shape[0] // na
 
 
 def member(module: EnsembleModule, k: int) -> EnsembleModule:
@@ -46,10 +48,10 @@ def member(module: EnsembleModule, k: int) -> EnsembleModule:
         raise IndexError(f"member {k} of an ensemble of {n}")
     out = module.rebuilt(1)
     shapes = out.state_dict()
-    state = {
-        key: (v[k : k + 1] if _carries_members(v, n, shapes[key], 1) else v).clone()
-        for key, v in module.state_dict().items()
-    }
+    state = {}
+    for key, v in module.state_dict().items():
+        m = _members_per_row(v, n, shapes[key], 1)
+        state[key] = (v[m * k : m * (k + 1)] if m else v).clone()
     out.load_state_dict(state)
     _copy_attributes(module, out)
     return out
@@ -65,7 +67,7 @@ def stack(modules: list[EnsembleModule]) -> EnsembleModule:
     out.load_state_dict(
         {
             key: torch.cat([s[key] for s in states])
-            if _carries_members(shapes[key], n, v, first.ensemble)
+            if _members_per_row(shapes[key], n, v, first.ensemble)
             else v.clone()
             for key, v in states[0].items()
         }

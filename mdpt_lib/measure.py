@@ -11,8 +11,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+from collections.abc import Iterator
 
 import psutil
 import torch
@@ -26,6 +28,7 @@ class PeakMemory:
         self.device = torch.device(device)
         self.interval = interval
         self.peak_bytes = 0
+        self._paused = False
 
     def __enter__(self) -> PeakMemory:
         if self.device.type == "cuda":
@@ -42,8 +45,18 @@ class PeakMemory:
 
     def _poll(self) -> None:
         while not self._stop.is_set():
-            self._peak = max(self._peak, self._proc.memory_info().rss)
+            if not self._paused:
+                self._peak = max(self._peak, self._proc.memory_info().rss)
             time.sleep(self.interval)
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """Leave a block (an evaluation, a checkpoint) out of the measurement (CPU only)."""
+        self._paused = True
+        try:
+            yield
+        finally:
+            self._paused = False
 
     def __exit__(self, *exc) -> None:
         if self.device.type == "cuda":

@@ -4,8 +4,8 @@ Actor loss (per ensemble member):
     L = L_bc                                          IDQL, or any policy trained without guidance
     L = L_bc + eta * ( -Q_k(s, a~) / |Q_k'(s, a~)|.mean() )   Diffusion-QL; a~ sampled with gradients
                                                       through all T reverse steps, k a fair coin
-    L = L_bc(label)                                   classifier-free: label = +1 if A(s, a) > 0 else -1,
-                                                      dropped (0) with probability p
+    L = L_bc(label)                                   classifier-free: label = [1, 0] if A(s, a) > 0 else
+                                                      [0, 1], dropped ([0, 0]) with probability p
 Acting: draw N candidates per state from the EMA model, score them with a guidance, draw one from
 softmax(beta * score) (beta and score are the guidance's); without guidance, the first candidate.
 """
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import copy
 
-import numpy as np
 import torch
 from torch.nn import functional as F
 
@@ -61,13 +60,16 @@ class DiffusionPolicy(EnsembleModule):
         s = self.normalize(obs)
         cond = None
         if self.model.conditional:
+            # the label as a one-hot [optimal, not optimal]; a dropped label is [0, 0]
             if guidance is None:
-                label = torch.ones_like(actions[..., :1])  # no guidance yet: every action "optimal"
+                optimal = torch.ones_like(
+                    actions[..., :1]
+                )  # no guidance yet: every action "optimal"
             else:
                 with torch.no_grad():
-                    label = (guidance.advantage(obs, actions) > 0).float().unsqueeze(-1) * 2 - 1
-            keep = (torch.rand_like(label) >= self.hp["cfg_dropout"]).float()
-            cond = label * keep
+                    optimal = (guidance.advantage(obs, actions) > 0).float().unsqueeze(-1)
+            keep = (torch.rand_like(optimal) >= self.hp["cfg_dropout"]).float()
+            cond = torch.cat([optimal, 1 - optimal], -1) * keep
         bc = self.model.loss(s, actions, cond)  # (E,)
         logs = {"bc_loss": bc.mean().item()}
         loss = bc
@@ -97,21 +99,38 @@ class DiffusionPolicy(EnsembleModule):
 
     @torch.no_grad()
     def _update_ema(self) -> None:
+        """EMA of the weights, copied outright before ``actor_ema_start``.
+
+        With ``actor_ema_warmup`` the decay ramps up as min(decay, (1 + k) / (10 + k)) over the k-th
+        EMA update (ours): IDQL's 0.9999 would otherwise keep the EMA near the random initialisation
+        for the first ~10k steps, which short runs never leave.
+        """
         if self.updates < self.hp["actor_ema_start"]:
             self.ema.load_state_dict(self.model.state_dict())
         elif self.updates % self.hp["actor_ema_every"] == 0:
+            decay = self.hp["actor_ema"]
+            if self.hp["actor_ema_warmup"]:
+                k = (self.updates - self.hp["actor_ema_start"]) // self.hp["actor_ema_every"]
+                decay = min(decay, (1 + k) / (10 + k))
             for p, ep in zip(self.model.parameters(), self.ema.parameters(), strict=True):
-                ep.lerp_(p, 1 - self.hp["actor_ema"])
+                ep.lerp_(p, 1 - decay)
 
     # --- sampling ------------------------------------------------------------------------------
     @torch.no_grad()
-    def sample(self, obs: torch.Tensor, n: int = 1, use_ema: bool = True) -> torch.Tensor:
-        """Candidates: raw obs (E, B, obs) -> actions (E, B, n, act)."""
+    def sample(
+        self, obs: torch.Tensor, n: int = 1, use_ema: bool = True, cfg_weight: float | None = None
+    ) -> torch.Tensor:
+        """Candidates: raw obs (E, B, obs) -> actions (E, B, n, act).
+
+        ``cfg_weight`` (default: the trained one) mixes label-conditioned and unconditioned noise
+        predictions of a classifier-free model; 0 samples the unconditioned model.
+        """
         E, B, D = obs.shape
         s = self.normalize(obs).unsqueeze(2).expand(E, B, n, D).reshape(E, B * n, D)
         model = self.ema if use_ema else self.model
         model.eval()
-        a = model.sample(s, self.hp["init_noise_scale"], self.hp["cfg_weight"])
+        w = self.hp["cfg_weight"] if cfg_weight is None else cfg_weight
+        a = model.sample(s, self.hp["init_noise_scale"], w)
         model.train()
         return a.view(E, B, n, -1)
 
@@ -123,10 +142,16 @@ class DiffusionPolicy(EnsembleModule):
         generator: torch.Generator | None = None,
         candidates: int | None = None,
     ) -> torch.Tensor:
-        """Chosen actions: raw obs (E, B, obs) -> (E, B, act), ``candidates`` per state."""
+        """Chosen actions: raw obs (E, B, obs) -> (E, B, act), ``candidates`` per state.
+
+        ``guidance=None`` means no guidance at inference: one plain sample (and, for a
+        classifier-free model, the unconditioned one).
+        """
+        if guidance is None:
+            return self.sample(obs, 1, cfg_weight=0.0)[:, :, 0]
         n = candidates or self.hp["candidates"]
         cand = self.sample(obs, n)  # (E, B, n, act)
-        if guidance is None or n == 1:
+        if n == 1:
             return cand[:, :, 0]
         E, B, _, A = cand.shape
         obs_rep = obs.unsqueeze(2).expand(E, B, n, obs.shape[-1]).reshape(E, B * n, -1)
@@ -134,11 +159,3 @@ class DiffusionPolicy(EnsembleModule):
         probs = F.softmax(guidance.hp["select_beta"] * scores, dim=-1)
         idx = torch.multinomial(probs, 1, generator=generator).view(E, B)
         return torch.gather(cand, 2, idx[..., None, None].expand(E, B, 1, A)).squeeze(2)
-
-
-def as_tensor(x: np.ndarray | torch.Tensor, device: torch.device) -> torch.Tensor:
-    return torch.as_tensor(
-        np.asarray(x, dtype=np.float32) if not torch.is_tensor(x) else x,
-        dtype=torch.float32,
-        device=device,
-    )

@@ -1,0 +1,298 @@
+"""The public API: ``fit`` a diffusion policy with its guidance, ``act``, ``save`` and ``load`` it.
+
+agent = mdpt_lib.fit("bullet-hopper-medium-v0", algo="dql", mode="guidance_first", steps=20_000)
+actions = agent.act(observations)                       # (B, obs_dim) -> (B, act_dim), numpy
+actions = agent.act(observations, guidance=other.guidance)   # any compatible guidance
+agent.save("runs/dql.pt"); agent = mdpt_lib.load("runs/dql.pt")
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from mdpt_lib.config import hparams as default_hparams
+from mdpt_lib.ensemble import member, stack
+from mdpt_lib.envs import TASKS
+from mdpt_lib.guidance import Guidance, load_guidance, make_guidance
+from mdpt_lib.modes import get_mode
+from mdpt_lib.policy import DiffusionPolicy
+from mdpt_lib.replay import DataInfo, OfflineData, fingerprint
+from mdpt_lib.train import RunSpec, Trainer
+
+FORMAT_VERSION = 1
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """``device`` as a torch device, with a clear error when CUDA is asked for but missing."""
+    device = torch.device(device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            "device='cuda' was asked for but no CUDA GPU is available: use device='cpu'"
+        )
+    return device
+
+
+class Agent:
+    """One trained diffusion policy and the guidance it was trained with (single seed)."""
+
+    def __init__(
+        self, policy: DiffusionPolicy, guidance: Guidance, algo: str, results: dict | None = None
+    ) -> None:
+        if policy.ensemble != 1:
+            raise ValueError(
+                "an Agent holds one member; split ensembles with mdpt_lib.ensemble.member"
+            )
+        self.policy, self._guidance, self.algo = policy, guidance, algo
+        self.results = results or {}
+
+    @property
+    def guidance(self) -> Guidance:
+        """The guidance this agent was trained with (frozen copy semantics: do not train it here)."""
+        return self._guidance
+
+    @property
+    def task(self) -> str:
+        return self.policy.info.task
+
+    @property
+    def info(self) -> DataInfo:
+        return self.policy.info
+
+    @property
+    def hp(self) -> dict:
+        return self.policy.hp
+
+    @property
+    def device(self) -> torch.device:
+        return self.policy.obs_mean.device
+
+    def _resolve_guidance(self, guidance: Guidance | bool | None) -> Guidance | None:
+        if guidance is None:
+            return self._guidance
+        if guidance is False:
+            return None  # no guidance at inference: the first sampled candidate
+        if not isinstance(guidance, Guidance):
+            raise TypeError(
+                f"guidance must be a Guidance, None (the agent's own) or False, got {type(guidance).__name__}"
+            )
+        if guidance.ensemble != 1:
+            raise ValueError(
+                "pass the guidance of a single agent (agent.guidance), not an ensemble"
+            )
+        guidance.check_compatible(self.info)
+        return guidance.to(self.device)
+
+    def act(
+        self,
+        observations: np.ndarray,
+        guidance: Guidance | bool | None = None,
+        generator: torch.Generator | None = None,
+        candidates: int | None = None,
+    ) -> np.ndarray:
+        """Actions for raw observations (B, obs_dim) or (obs_dim,) -> (B, act_dim) or (act_dim,).
+
+        ``guidance``: None = the agent's own; another agent's ``.guidance`` to swap; False = none
+        (the first of the sampled candidates, i.e. a plain sample of the diffusion model).
+        """
+        obs = np.asarray(observations, dtype=np.float32)
+        single = obs.ndim == 1
+        obs = obs[None] if single else obs
+        if obs.ndim != 2 or obs.shape[1] != self.info.obs_dim:
+            raise ValueError(
+                f"observations must be (B, {self.info.obs_dim}) for {self.task}, got {np.shape(observations)}"
+            )
+        g = self._resolve_guidance(guidance)
+        x = torch.as_tensor(obs, device=self.device).unsqueeze(0)
+        actions = self.policy.act(x, g, generator, candidates)[0].cpu().numpy()
+        return actions[0] if single else actions
+
+    def save(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        g = self._guidance
+        torch.save(
+            {
+                "format": FORMAT_VERSION,
+                "algo": self.algo,
+                "hp": self.hp,
+                "info": self.info.to_dict(),
+                "policy": self.policy.state_dict(),
+                "results": self.results,
+                "guidance": {
+                    "kind": g.kind,
+                    "ensemble": 1,
+                    "hp": g.hp,
+                    "info": g.info.to_dict(),
+                    "frozen": g.frozen,
+                    "state": g.state_dict(),
+                },
+            },
+            path,
+        )
+        return path
+
+    def __repr__(self) -> str:
+        return f"Agent(algo={self.algo!r}, task={self.task!r}, dataset={self.info.dataset!r}, guidance={self._guidance.kind!r})"
+
+
+def load(path: str | Path, device: str = "cpu") -> Agent:
+    """Load an agent saved by ``Agent.save``."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no saved agent there")
+    try:
+        blob = torch.load(path, map_location=resolve_device(device), weights_only=False)
+    except Exception as exc:  # torch raises several types for a truncated or foreign file
+        raise ValueError(
+            f"{path}: not a readable saved agent (truncated or corrupt?): {exc}"
+        ) from exc
+    if not isinstance(blob, dict) or blob.get("format") != FORMAT_VERSION:
+        raise ValueError(f"{path}: not an mdpt_lib agent file of format {FORMAT_VERSION}")
+    policy = DiffusionPolicy(1, DataInfo.from_dict(blob["info"]), blob["hp"]).to(device)
+    policy.load_state_dict(blob["policy"])
+    guidance = load_guidance(path, device)
+    return Agent(policy, guidance, blob["algo"], blob["results"])
+
+
+def _resolve_data(dataset, task: str | None) -> tuple[dict, str, str, str | None]:
+    """(transitions, task, dataset name, level) for a registry id or a dict of arrays."""
+    from mdpt_lib.data.load import load_dataset
+    from mdpt_lib.data.registry import get_dataset_spec
+
+    if isinstance(dataset, str):
+        spec = get_dataset_spec(dataset)
+        return load_dataset(dataset), spec.task, spec.id, spec.level
+    if not isinstance(dataset, dict):
+        raise TypeError(
+            f"dataset must be a registry id or a dict of arrays, got {type(dataset).__name__}"
+        )
+    if task is None:
+        dims = np.shape(dataset.get("observations", np.empty((0, 0))))[-1]
+        matches = [t for t, s in TASKS.items() if s.obs_dim == dims]
+        if len(matches) != 1:
+            raise ValueError(
+                "pass task=... with a dict dataset: its observation size does not identify a task"
+            )
+        task = matches[0]
+    data = load_dataset(dataset, task=task)
+    return data, task, f"dict:{fingerprint(data)}", None
+
+
+def fit(
+    dataset,
+    algo: str = "idql",
+    mode: str | None = None,
+    steps: int = 10_000,
+    seed: int | list[int] = 0,
+    guidance: Guidance | None = None,
+    guidance_steps: int | None = None,
+    guidance_from: int = 0,
+    task: str | None = None,
+    device: str = "cpu",
+    eval_every: int = 0,
+    eval_episodes: int = 10,
+    checkpoint: str | Path | None = None,
+    checkpoint_every: int = 5000,
+    progress: bool = True,
+    **hparams,
+) -> Agent | list[Agent]:
+    """Train a diffusion policy with its guidance on ``dataset``; return the agent (one per seed).
+
+    - ``dataset``: a registry id (``mdpt_lib.data.DATASETS``) or a dict of D4RL-convention arrays.
+    - ``algo``: "idql", "dql" or "cfg" (the literal classifier-free variant).
+    - ``mode``: see ``mdpt_lib.modes`` (default "joint", or "guidance_first" when ``guidance`` is
+      given: a given guidance is used frozen and stage 1 is skipped).
+    - ``steps``: diffusion-model gradient steps; ``guidance_steps``: stage-1 steps of
+      guidance_first (default ``steps``); ``guidance_from``: step at which delayed guidance enters.
+    - ``seed``: an int, or a list of seeds trained together in one process (one agent per seed).
+    - ``eval_every``: evaluate every member every that many steps (``eval_episodes`` episodes),
+      stored in ``agent.results["evals"]``; ``checkpoint``: a file to save and resume from.
+    - ``**hparams``: overrides of ``mdpt_lib.config.HParams``.
+    """
+    seeds = [seed] if isinstance(seed, int) else list(seed)
+    if not seeds or not all(isinstance(s, int) for s in seeds):
+        raise ValueError(f"seed must be an int or a non-empty list of ints, got {seed!r}")
+    if int(steps) <= 0:
+        raise ValueError(f"steps must be a positive number of gradient steps, got {steps!r}")
+    mode_obj = get_mode(mode or ("guidance_first" if guidance is not None else "joint"))
+    if guidance is not None and mode_obj.guidance_trains:
+        raise ValueError(
+            f"a given guidance is used frozen; mode={mode_obj.name!r} would train it: "
+            "use mode='guidance_first' (or leave mode out)"
+        )
+    if mode_obj.name == "delayed_guidance" and not 0 < guidance_from < steps:
+        raise ValueError(f"delayed_guidance needs 0 < guidance_from < steps, got {guidance_from}")
+    device_t = resolve_device(device)
+    data, task, name, level = _resolve_data(dataset, task)
+    hp = default_hparams(algo, task, level, **hparams)
+    if hp.cfg_weight > 0 and hp.guidance != "iql":
+        raise ValueError(
+            "the classifier-free variant labels actions by IQL advantage: use guidance='iql'"
+        )
+    offline = OfflineData(data, task, name, hp.reward_scale, device_t)
+    E, hp_dict = len(seeds), hp.to_dict()
+
+    torch.manual_seed(seeds[0])
+    policy = DiffusionPolicy(E, offline.info, hp_dict).to(device_t)
+    if guidance is not None:
+        guidance.check_compatible(offline.info)
+        g = stack([guidance] * E).to(device_t).freeze()
+    else:
+        g = make_guidance(hp.guidance, E, offline.info, hp_dict).to(device_t)
+        if mode_obj.random_init:
+            g.freeze()
+    g_steps = (
+        (guidance_steps if guidance_steps is not None else steps)
+        if (mode_obj.pretrain and guidance is None)
+        else 0
+    )
+    spec = RunSpec(
+        algo,
+        mode_obj.name,
+        int(steps),
+        int(g_steps),
+        int(guidance_from),
+        seeds,
+        name,
+        hp_dict,
+        eval_every,
+        eval_episodes,
+    )
+
+    def evaluate_members(policy_e, guidance_e, step):
+        from mdpt_lib.evaluation import evaluate
+
+        rows = []
+        for k, s in enumerate(seeds):
+            agent = Agent(member(policy_e, k), member(guidance_e, k), algo)
+            res = evaluate(agent, episodes=eval_episodes, seed=10_000 * (s + 1) + step)
+            rows.append({"step": step, "seed": s, "mean_score": res.mean_score, **res.to_dict()})
+        return rows
+
+    trainer = Trainer(
+        spec,
+        mode_obj,
+        offline,
+        policy,
+        g,
+        checkpoint,
+        checkpoint_every,
+        evaluate_members if eval_every else None,
+    )
+    results = trainer.run(progress=progress)
+    agents = []
+    for k, s in enumerate(seeds):
+        res = {
+            "spec": spec.__dict__,
+            "seed": s,
+            "measure": results["measure"],
+            "log": results["log"],
+            "evals": [r for r in results["evals"] if r["seed"] == s],
+        }
+        g_k = member(g, k)
+        g_k.freeze()
+        agents.append(Agent(member(policy, k), g_k, algo, res))
+    return agents[0] if isinstance(seed, int) else agents

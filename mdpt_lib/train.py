@@ -1,0 +1,271 @@
+"""The one training loop. The mode (``mdpt_lib.modes``) is data; every condition runs through here.
+
+    stage 1 (guidance_first only): the guidance trains alone for ``guidance_steps``, then freezes
+    stage 2: for each of ``steps`` diffusion steps:
+                 if the guidance trains:   one guidance step (TD / IQL losses)
+                 one actor step, with the guidance in its loss if the mode says so at this step
+
+Several seeds train together as one ensemble (every tensor has a leading member dimension), so one
+Python-level step serves all of them. A checkpoint holds everything the next step depends on
+(weights, optimisers, counters, random generators), so a resumed run gives the same numbers as an
+uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from mdpt_lib.guidance.base import Guidance
+from mdpt_lib.measure import PeakMemory, StepTimer, training_state_bytes
+from mdpt_lib.modes import Mode
+from mdpt_lib.policy import DiffusionPolicy
+from mdpt_lib.replay import OfflineData
+
+
+@dataclass
+class RunSpec:
+    """Everything that defines a run (its fingerprint decides whether a checkpoint can resume it)."""
+
+    algo: str
+    mode: str
+    steps: int
+    guidance_steps: int
+    guidance_from: int
+    seeds: list[int]
+    dataset: str
+    hp: dict
+    eval_every: int = 0
+    eval_episodes: int = 10
+    log_every: int = 100
+    extra: dict = field(default_factory=dict)
+
+    def fingerprint(self) -> str:
+        return hashlib.sha1(
+            json.dumps(self.__dict__, sort_keys=True, default=str).encode()
+        ).hexdigest()[:16]
+
+
+@contextlib.contextmanager
+def no_param_grads(module: torch.nn.Module) -> Iterator[None]:
+    """Let gradients flow through ``module`` to its inputs without computing its parameters' grads."""
+    flags = [(p, p.requires_grad) for p in module.parameters()]
+    for p, _ in flags:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p, flag in flags:
+            p.requires_grad_(flag)
+
+
+class Trainer:
+    """Runs one ``RunSpec`` on ``data`` with an ensemble ``policy`` and ``guidance`` (one member per seed)."""
+
+    def __init__(
+        self,
+        spec: RunSpec,
+        mode: Mode,
+        data: OfflineData,
+        policy: DiffusionPolicy,
+        guidance: Guidance,
+        checkpoint: str | Path | None = None,
+        checkpoint_every: int = 5000,
+        evaluate: Callable[[DiffusionPolicy, Guidance, int], list[dict]] | None = None,
+    ) -> None:
+        self.spec, self.mode, self.data = spec, mode, data
+        self.policy, self.guidance = policy, guidance
+        self.E = len(spec.seeds)
+        self.hp = spec.hp
+        self.checkpoint = Path(checkpoint) if checkpoint else None
+        self.checkpoint_every = checkpoint_every
+        self.evaluate = evaluate
+        self.generator = torch.Generator().manual_seed(spec.seeds[0] * 7919 + 17)
+        self.stage, self.step = (1 if mode.pretrain and spec.guidance_steps > 0 else 2), 0
+        self.results: dict = {"log": [], "evals": [], "measure": {}}
+        self._timers = {1: StepTimer(), 2: StepTimer()}
+        self._peaks = {1: 0, 2: 0}
+        policy.setup_training(spec.steps)
+        if not guidance.frozen:
+            total = spec.guidance_steps if mode.pretrain else spec.steps
+            guidance.setup_training(total, self.hp["critic_lr"])
+
+    # --- one step of each kind -----------------------------------------------------------------
+    def _guidance_step(self, batch: dict) -> dict:
+        next_actions = None
+        if self.guidance.needs_next_actions:
+            next_actions = self.policy.sample(batch["next_obs"], 1)[:, :, 0]
+        return self.guidance.update(batch, next_actions, self.hp["lr_decay"], self.hp["grad_clip"])
+
+    def _actor_step(self, batch: dict) -> dict:
+        use = self.mode.in_actor_loss and self.step >= self.spec.guidance_from
+        with no_param_grads(self.guidance):
+            return self.policy.update(batch, self.guidance if use else None)
+
+    # --- the loop ------------------------------------------------------------------------------
+    def run(self, progress: bool = True) -> dict:
+        self._maybe_resume()
+        B = self.hp["batch_size"]
+        if self.stage == 1:
+            with (
+                tqdm(
+                    total=self.spec.guidance_steps,
+                    initial=self.step,
+                    desc="guidance (stage 1)",
+                    disable=not progress,
+                    mininterval=1,
+                ) as bar,
+                PeakMemory(self.data.device) as mem,
+            ):
+                while self.step < self.spec.guidance_steps:
+                    with self._timers[1]:
+                        logs = self._guidance_step(self.data.sample(self.E, B, self.generator))
+                    self.step += 1
+                    self._after_step(logs, bar, mem)
+            self._peaks[1] = max(self._peaks[1], mem.peak_bytes)
+            self.guidance.freeze()
+            self.stage, self.step = 2, 0
+            self._save()
+        if self.stage == 2:
+            trains = self.mode.guidance_trains and not self.guidance.frozen
+            with (
+                tqdm(
+                    total=self.spec.steps,
+                    initial=self.step,
+                    desc="diffusion (stage 2)",
+                    disable=not progress,
+                    mininterval=1,
+                ) as bar,
+                PeakMemory(self.data.device) as mem,
+            ):
+                while self.step < self.spec.steps:
+                    with self._timers[2]:
+                        batch = self.data.sample(self.E, B, self.generator)
+                        logs = self._guidance_step(batch) if trains else {}
+                        logs |= self._actor_step(batch)
+                    self.step += 1
+                    self._after_step(logs, bar, mem)
+            self._peaks[2] = max(self._peaks[2], mem.peak_bytes)
+            self.stage = 3
+            self._save()
+        self.results["measure"] = self._measurements()
+        return self.results
+
+    def _after_step(self, logs: dict, bar: tqdm, mem: PeakMemory) -> None:
+        bar.update(1)
+        if self.step % self.spec.log_every == 0:
+            self.results["log"].append({"stage": self.stage, "step": self.step, **logs})
+            bar.set_postfix({k: f"{v:.3g}" for k, v in logs.items()}, refresh=False)
+        if (
+            self.stage == 2
+            and self.evaluate
+            and self.spec.eval_every
+            and (self.step % self.spec.eval_every == 0 or self.step == self.spec.steps)
+        ):
+            with mem.paused(), torch.random.fork_rng():
+                for row in self.evaluate(self.policy, self.guidance, self.step):
+                    self.results["evals"].append(row)
+        if self.checkpoint and self.step % self.checkpoint_every == 0:
+            with mem.paused():
+                self._save()
+
+    # --- measurements --------------------------------------------------------------------------
+    def _measurements(self) -> dict:
+        mb = 1 / 2**20
+        g_trained = self.mode.guidance_trains and not self.mode.random_init
+        policy_trained = [self.policy.model]
+        policy_used = [self.policy.ema]
+        guidance_nets = [
+            m for name, m in self.guidance.named_children() if not name.endswith("target")
+        ]
+        guidance_targets = [
+            m for name, m in self.guidance.named_children() if name.endswith("target")
+        ]
+        out = {
+            "seeds_in_process": self.E,
+            "device": str(self.data.device),
+            "diffusion_steps": self.spec.steps,
+            "guidance_steps": self.spec.guidance_steps if self.mode.pretrain else 0,
+            "diffusion_step_seconds": self._timers[2].seconds / max(self.spec.steps, 1),
+            "stage2_peak_mb": self._peaks[2] * mb,
+            "stage2_train_state_mb": training_state_bytes(
+                policy_trained + (guidance_nets if g_trained else []),
+                policy_used + guidance_targets + ([] if g_trained else guidance_nets),
+            )
+            * mb,
+        }
+        if self.mode.pretrain:
+            out |= {
+                "guidance_step_seconds": self._timers[1].seconds / max(self.spec.guidance_steps, 1),
+                "stage1_peak_mb": self._peaks[1] * mb,
+                "stage1_train_state_mb": training_state_bytes(
+                    guidance_nets,
+                    guidance_targets
+                    + ([self.policy.ema] if self.guidance.needs_next_actions else []),
+                )
+                * mb,
+            }
+        return out
+
+    # --- checkpoints ---------------------------------------------------------------------------
+    def _state(self) -> dict:
+        return {
+            "fingerprint": self.spec.fingerprint(),
+            "stage": self.stage,
+            "step": self.step,
+            "policy": self.policy.state_dict(),
+            "policy_opt": self.policy.optimizer.state_dict(),
+            "policy_updates": self.policy.updates,
+            "guidance": self.guidance.state_dict(),
+            "guidance_frozen": self.guidance.frozen,
+            "guidance_opts": [o.state_dict() for o in self.guidance.optimizers],
+            "guidance_updates": getattr(self.guidance, "updates", 0),
+            "generator": self.generator.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            "results": self.results,
+            "seconds": {k: t.seconds for k, t in self._timers.items()},
+            "peaks": self._peaks,
+        }
+
+    def _save(self) -> None:
+        if not self.checkpoint:
+            return
+        self.checkpoint.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.checkpoint.with_name(self.checkpoint.name + ".tmp")
+        torch.save(self._state(), tmp)
+        os.replace(tmp, self.checkpoint)
+
+    def _maybe_resume(self) -> None:
+        if not (self.checkpoint and self.checkpoint.exists()):
+            return
+        state = torch.load(self.checkpoint, weights_only=False)
+        if state["fingerprint"] != self.spec.fingerprint():
+            raise ValueError(
+                f"checkpoint {self.checkpoint} belongs to another run configuration: delete it, or "
+                "pass another checkpoint path, to start this run"
+            )
+        self.stage, self.step = state["stage"], state["step"]
+        self.policy.load_state_dict(state["policy"])
+        self.policy.optimizer.load_state_dict(state["policy_opt"])
+        self.policy.updates = state["policy_updates"]
+        self.guidance.load_state_dict(state["guidance"])
+        if state["guidance_frozen"]:
+            self.guidance.freeze()
+        else:
+            for opt, s in zip(self.guidance.optimizers, state["guidance_opts"], strict=True):
+                opt.load_state_dict(s)
+            self.guidance.updates = state["guidance_updates"]
+        self.generator.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])
+        self.results = state["results"]
+        for k, s in state["seconds"].items():
+            self._timers[k].seconds = s
+        self._peaks = state["peaks"]

@@ -1,0 +1,200 @@
+"""The core library on a one-step bandit: guidance must pick the rewarded mode of two.
+
+Models are small (hidden 64) so the whole file runs in about a minute on 2 cores.
+"""
+
+
+import numpy as np
+import pytest
+import torch
+
+import mdpt_lib
+from mdpt_lib.guidance import DatasetMismatchWarning, IncompatibleGuidanceError, expectile_loss
+from tests.bandit import bandit, mode_fractions
+
+SMALL = {"hidden": 64, "critic_hidden": 64, "batch_size": 128, "lr": 1e-3, "lr_decay": False,
+         "actor_ema": 0.99, "progress": False, "task": "hopper"}
+STEPS = 1000
+
+
+@pytest.fixture(scope="module")
+def obs():
+    return np.random.default_rng(1).standard_normal((300, 15)).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def idql():
+    return mdpt_lib.fit(bandit(), algo="idql", steps=STEPS, seed=0, **SMALL)
+
+
+@pytest.fixture(scope="module")
+def idql_flipped():
+    """An IDQL agent whose data rewards the other mode."""
+    return mdpt_lib.fit(bandit(good=-1.0), algo="idql", steps=STEPS, seed=1, **SMALL)
+
+
+@pytest.fixture(scope="module")
+def dql():
+    return mdpt_lib.fit(bandit(), algo="dql", steps=STEPS, seed=0, **SMALL)
+
+
+def test_behaviour_cloning_keeps_both_modes(idql, obs):
+    good, bad = mode_fractions(idql.act(obs, guidance=False))
+    assert good > 0.25 and bad > 0.25, (good, bad)
+    assert good + bad > 0.8, "samples should sit in one of the two modes"
+
+
+def test_idql_selection_picks_the_rewarded_mode(idql, obs):
+    good, _ = mode_fractions(idql.act(obs))
+    assert good > 0.9
+
+
+def test_dql_picks_the_rewarded_mode(dql, obs):
+    good, _ = mode_fractions(dql.act(obs))
+    assert good > 0.9
+    # its actor itself learned the mode through the Q term, without selection at inference
+    assert mode_fractions(dql.act(obs, guidance=False))[0] > 0.8
+
+
+def test_classifier_free_variant_picks_the_rewarded_mode(obs):
+    agent = mdpt_lib.fit(bandit(), algo="cfg", steps=STEPS, seed=0, **SMALL)
+    guided, _ = mode_fractions(agent.act(obs))
+    unconditioned, _ = mode_fractions(agent.act(obs, guidance=False))
+    assert guided > 0.9
+    assert guided > unconditioned + 0.2, (guided, unconditioned)
+
+
+def test_swapped_guidance_changes_the_choice(idql, idql_flipped, obs):
+    with pytest.warns(DatasetMismatchWarning):
+        _, bad = mode_fractions(idql.act(obs, guidance=idql_flipped.guidance))
+    assert bad > 0.9, "the swapped-in guidance rewards the other mode"
+
+
+def test_cross_algorithm_guidance(idql, dql, obs):
+    # the DQL critic selecting for the IDQL (behaviour-cloned) policy, and the reverse
+    assert mode_fractions(idql.act(obs, guidance=dql.guidance))[0] > 0.9
+    assert mode_fractions(dql.act(obs, guidance=idql.guidance))[0] > 0.9
+
+
+def test_guidance_for_another_task_is_refused(idql, obs):
+    data = bandit(obs_dim=26, act_dim=6)
+    cheetah = mdpt_lib.fit(data, algo="idql", steps=5, seed=0, **{**SMALL, "task": "halfcheetah"})
+    with pytest.raises(IncompatibleGuidanceError, match="halfcheetah"):
+        idql.act(obs, guidance=cheetah.guidance)
+
+
+def test_expectile_loss_hand_computed():
+    diff = torch.tensor([2.0, -1.0, 0.5])
+    # tau = 0.7: 0.7 * 4 = 2.8; 0.3 * 1 = 0.3; 0.7 * 0.25 = 0.175
+    torch.testing.assert_close(expectile_loss(diff, 0.7), torch.tensor([2.8, 0.3, 0.175]))
+
+
+def test_save_load_gives_identical_actions(idql, obs, tmp_path):
+    path = idql.save(tmp_path / "agent.pt")
+    loaded = mdpt_lib.load(path)
+    a = idql.act(obs[:20], generator=torch.Generator().manual_seed(3))
+    b = loaded.act(obs[:20], generator=torch.Generator().manual_seed(3))
+    torch.manual_seed(0)
+    a = idql.act(obs[:20])
+    torch.manual_seed(0)
+    b = loaded.act(obs[:20])
+    np.testing.assert_array_equal(a, b)
+    assert loaded.guidance.info.dataset == idql.guidance.info.dataset
+
+
+def test_guidance_saves_and_loads_alone(dql, obs, tmp_path):
+    path = dql.guidance.save(tmp_path / "critic.pt")
+    g = mdpt_lib.load_guidance(path)
+    x = torch.as_tensor(obs[:10])[None]
+    a = torch.zeros(1, 10, 3)
+    torch.testing.assert_close(g.score(x, a), dql.guidance.score(x, a))
+
+
+@pytest.mark.parametrize(("mode", "interrupt_at"), [("joint", 50), ("guidance_first", 75)])
+def test_resume_equals_uninterrupted(mode, interrupt_at, tmp_path, monkeypatch):
+    kwargs = {"algo": "dql", "mode": mode, "steps": 60, "seed": 5, "guidance_steps": 40, **SMALL}
+    reference = mdpt_lib.fit(bandit(n=500), **kwargs)
+
+    from mdpt_lib.train import Trainer
+
+    original = Trainer._after_step
+    calls = {"n": 0}
+
+    def interrupt(self, *args):
+        original(self, *args)
+        calls["n"] += 1
+        if calls["n"] == interrupt_at:  # in stage 2, past a checkpoint (every 20 steps)
+            raise KeyboardInterrupt
+
+    ckpt = tmp_path / "run.ckpt"
+    monkeypatch.setattr(Trainer, "_after_step", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        mdpt_lib.fit(bandit(n=500), checkpoint=ckpt, checkpoint_every=20, **kwargs)
+    monkeypatch.setattr(Trainer, "_after_step", original)
+    resumed = mdpt_lib.fit(bandit(n=500), checkpoint=ckpt, checkpoint_every=20, **kwargs)
+    for (k, v), w in zip(reference.policy.state_dict().items(), resumed.policy.state_dict().values(),
+                         strict=True):
+        torch.testing.assert_close(v, w, rtol=0, atol=0, msg=k)
+    for v, w in zip(reference.guidance.state_dict().values(), resumed.guidance.state_dict().values(),
+                    strict=True):
+        torch.testing.assert_close(v, w, rtol=0, atol=0)
+
+
+def test_every_mode_runs_and_guidance_first_holds_less_state():
+    measures = {}
+    for mode in ["joint", "guidance_first", "no_guidance", "random_guidance", "delayed_guidance"]:
+        extra = {"guidance_from": 10} if mode == "delayed_guidance" else {}
+        agent = mdpt_lib.fit(bandit(n=300), algo="dql", mode=mode, steps=20, guidance_steps=10,
+                             seed=0, **extra, **SMALL)
+        measures[mode] = agent.results["measure"]
+        assert np.isfinite(agent.act(np.zeros(15, np.float32))).all()
+    joint, first = measures["joint"], measures["guidance_first"]
+    assert first["stage2_train_state_mb"] < joint["stage2_train_state_mb"]
+    assert first["guidance_steps"] == 10 and joint["guidance_steps"] == 0
+
+
+def test_seed_list_trains_independent_agents(obs):
+    agents = mdpt_lib.fit(bandit(n=500), algo="idql", steps=30, seed=[0, 1], **SMALL)
+    assert [a.results["seed"] for a in agents] == [0, 1]
+    w0, w1 = (a.policy.state_dict()["model.net.out.weight"] for a in agents)
+    assert not torch.equal(w0, w1)
+    assert agents[0].act(obs[:4]).shape == (4, 3)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d.pop("rewards"), "rewards"),
+        (lambda d: d.__setitem__("actions", d["actions"][:, :2]), "act"),
+        (lambda d: d["rewards"].__setitem__(3, np.nan), "NaN"),
+    ],
+)
+def test_bad_datasets_are_refused_clearly(change, message):
+    data = bandit(n=100)
+    change(data)
+    with pytest.raises(ValueError, match=message):
+        mdpt_lib.fit(data, steps=5, **SMALL)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"algo": "sac"}, "idql"),
+        ({"steps": 0}, "positive"),
+        ({"seed": "three"}, "seed"),
+        ({"mode": "alternating"}, "guidance_first"),
+        ({"device": "cuda"} if not torch.cuda.is_available() else {"algo": "x"}, "cpu|idql"),
+        ({"not_a_hparam": 1}, "valid ones"),
+    ],
+)
+def test_bad_arguments_are_refused_clearly(kwargs, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        mdpt_lib.fit(bandit(n=100), **{"steps": 5, **SMALL, **kwargs})
+
+
+def test_evaluate_is_reproducible(idql):
+    a = mdpt_lib.evaluate(idql, episodes=2, seed=4)
+    b = mdpt_lib.evaluate(idql, episodes=2, seed=4)
+    assert a.returns.shape == (2,) and a.scores.shape == (2,)
+    np.testing.assert_array_equal(a.returns, b.returns)
+    np.testing.assert_allclose(a.scores, mdpt_lib.normalized_score("hopper", a.returns))
