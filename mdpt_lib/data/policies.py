@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0
+LOG_STD_MIN, LOG_STD_MAX = -20.0, 2.0
 """Bounds of the actor's log standard deviation (shared with the torch actor in ``sac.py``)."""
 
 LAYERS = ("fc1", "fc2", "mean", "log_std")
@@ -43,6 +43,5 @@ class NumpyActor:
         mean = out[..., : self.act_dim]
         if noise is None:
             return np.tanh(mean)
-        log_std = out[..., self.act_dim :]
-        log_std = LOG_STD_MIN + 0.5 * (LOG_STD_MAX - LOG_STD_MIN) * (np.tanh(log_std) + 1.0)
+        log_std = np.clip(out[..., self.act_dim :], LOG_STD_MIN, LOG_STD_MAX)
         return np.tanh(mean + np.exp(log_std) * noise)

@@ -1,9 +1,10 @@
 """Soft Actor-Critic, CleanRL style, for the behaviour policies that generate the bullet datasets.
 
-The recipe is d4rl-pybullet's: 256-256 ReLU actor and twin critics, Adam lr 1e-3, batch 100,
-gamma 0.99, Polyak tau 0.005, one gradient update per environment step, learned temperature with
-target entropy ``-act_dim``. Actions are ``tanh`` of a Gaussian; the deterministic action is
-``tanh(mean)``.
+The recipe is d4rl-pybullet's, as its released training code runs: 256-256 ReLU actor and twin
+critics, Adam lr 3e-4 (the code's default; its README's summaries say 1e-3), batch 100, gamma 0.99,
+Polyak tau 0.005, one gradient update per environment step, learned temperature starting at 1 with
+target entropy ``-act_dim``, log-std clamped to [-20, 2]. Actions are ``tanh`` of a Gaussian; the
+deterministic action is ``tanh(mean)``.
 
 Losses (``d`` = terminal, never a time-out):
     critic:      (Q_i(s,a) - [r + gamma (1-d) (min_j Q'_j(s',a') - alpha log pi(a'|s'))])^2,  a' ~ pi(s')
@@ -27,7 +28,7 @@ from mdpt_lib.nets import EnsembleMLP
 @dataclass
 class SACConfig:
     hidden: int = 256
-    lr: float = 1e-3
+    lr: float = 3e-4
     batch_size: int = 100
     gamma: float = 0.99
     tau: float = 0.005
@@ -47,11 +48,7 @@ class Actor(nn.Module):
 
     def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         h = F.relu(self.fc2(F.relu(self.fc1(obs))))
-        # squash log_std smoothly into [LOG_STD_MIN, LOG_STD_MAX]
-        log_std = LOG_STD_MIN + 0.5 * (LOG_STD_MAX - LOG_STD_MIN) * (
-            torch.tanh(self.log_std(h)) + 1
-        )
-        return self.mean(h), log_std
+        return self.mean(h), self.log_std(h).clamp(LOG_STD_MIN, LOG_STD_MAX)
 
     def sample(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Reparameterised sample and its log-probability (B,) under the tanh-squashed Gaussian."""
@@ -60,7 +57,9 @@ class Actor(nn.Module):
         pre_tanh = mean + std * torch.randn_like(mean)
         action = torch.tanh(pre_tanh)
         gauss = -0.5 * ((pre_tanh - mean) / std) ** 2 - log_std - 0.5 * np.log(2 * np.pi)
-        log_prob = (gauss - torch.log(1 - action**2 + 1e-6)).sum(-1)
+        # log |d tanh(u)/du| = log(1 - tanh(u)^2) = 2 (log 2 - u - softplus(-2u)), stable form
+        log_det = 2 * (np.log(2) - pre_tanh - F.softplus(-2 * pre_tanh))
+        log_prob = (gauss - log_det).sum(-1)
         return action, log_prob
 
     def to_numpy(self) -> dict[str, np.ndarray]:
