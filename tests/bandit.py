@@ -9,7 +9,9 @@ import numpy as np
 MODE = 0.6
 
 
-def bandit(n: int = 4000, seed: int = 0, good: float = +1.0, obs_dim: int = 15, act_dim: int = 3) -> dict:
+def bandit(
+    n: int = 4000, seed: int = 0, good: float = +1.0, obs_dim: int = 15, act_dim: int = 3
+) -> dict:
     """Transitions dict; ``good`` (+1 or -1) is the sign of the rewarded mode."""
     rng = np.random.default_rng(seed)
     sign = np.where(rng.random(n) < 0.5, 1.0, -1.0)

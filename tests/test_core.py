@@ -3,7 +3,6 @@
 Models are small (hidden 64) so the whole file runs in about a minute on 2 cores.
 """
 
-
 import numpy as np
 import pytest
 import torch
@@ -12,8 +11,16 @@ import mdpt_lib
 from mdpt_lib.guidance import DatasetMismatchWarning, IncompatibleGuidanceError, expectile_loss
 from tests.bandit import bandit, mode_fractions
 
-SMALL = {"hidden": 64, "critic_hidden": 64, "batch_size": 128, "lr": 1e-3, "lr_decay": False,
-         "actor_ema": 0.99, "progress": False, "task": "hopper"}
+SMALL = {
+    "hidden": 64,
+    "critic_hidden": 64,
+    "batch_size": 128,
+    "lr": 1e-3,
+    "lr_decay": False,
+    "actor_ema": 0.99,
+    "progress": False,
+    "task": "hopper",
+}
 STEPS = 1000
 
 
@@ -132,11 +139,15 @@ def test_resume_equals_uninterrupted(mode, interrupt_at, tmp_path, monkeypatch):
         mdpt_lib.fit(bandit(n=500), checkpoint=ckpt, checkpoint_every=20, **kwargs)
     monkeypatch.setattr(Trainer, "_after_step", original)
     resumed = mdpt_lib.fit(bandit(n=500), checkpoint=ckpt, checkpoint_every=20, **kwargs)
-    for (k, v), w in zip(reference.policy.state_dict().items(), resumed.policy.state_dict().values(),
-                         strict=True):
+    for (k, v), w in zip(
+        reference.policy.state_dict().items(), resumed.policy.state_dict().values(), strict=True
+    ):
         torch.testing.assert_close(v, w, rtol=0, atol=0, msg=k)
-    for v, w in zip(reference.guidance.state_dict().values(), resumed.guidance.state_dict().values(),
-                    strict=True):
+    for v, w in zip(
+        reference.guidance.state_dict().values(),
+        resumed.guidance.state_dict().values(),
+        strict=True,
+    ):
         torch.testing.assert_close(v, w, rtol=0, atol=0)
 
 
@@ -144,8 +155,16 @@ def test_every_mode_runs_and_guidance_first_holds_less_state():
     measures = {}
     for mode in ["joint", "guidance_first", "no_guidance", "random_guidance", "delayed_guidance"]:
         extra = {"guidance_from": 10} if mode == "delayed_guidance" else {}
-        agent = mdpt_lib.fit(bandit(n=300), algo="dql", mode=mode, steps=20, guidance_steps=10,
-                             seed=0, **extra, **SMALL)
+        agent = mdpt_lib.fit(
+            bandit(n=300),
+            algo="dql",
+            mode=mode,
+            steps=20,
+            guidance_steps=10,
+            seed=0,
+            **extra,
+            **SMALL,
+        )
         measures[mode] = agent.results["measure"]
         assert np.isfinite(agent.act(np.zeros(15, np.float32))).all()
     joint, first = measures["joint"], measures["guidance_first"]

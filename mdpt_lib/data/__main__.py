@@ -34,7 +34,36 @@ def main(argv: list[str] | None = None) -> None:
     train.add_argument("--max-steps", type=int, default=3_000_000, help="cap per task (env steps)")
     train.add_argument("--threads", type=int, default=1, help="torch threads (one core: 1)")
 
+    build = commands.add_parser("build", help="build datasets into the cache")
+    build.add_argument(
+        "ids", nargs="*", help="dataset ids (default: every id whose snapshot exists)"
+    )
+    build.add_argument("--force", action="store_true", help="rebuild even if cached")
+
+    stats = commands.add_parser(
+        "stats", help="statistics of our datasets beside the published ones"
+    )
+    stats.add_argument("ids", nargs="*", help="dataset ids (default: all)")
+    stats.add_argument("--build", action="store_true", help="build ids that are not cached yet")
+    stats.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
     args = parser.parse_args(argv)
+    if args.command == "stats":
+        from mdpt_lib.data.report import main as report
+
+        report(args.ids or None, build=args.build, as_json=args.json)
+    if args.command == "build":
+        from mdpt_lib.data.build import MissingSnapshotError, build_id, ensure_built
+        from mdpt_lib.data.registry import DATASETS
+
+        for dataset_id in args.ids or list(DATASETS):
+            try:
+                path = build_id(dataset_id) if args.force else ensure_built(dataset_id)
+                print(f"{dataset_id}: {path}", flush=True)
+            except MissingSnapshotError as err:
+                if args.ids:
+                    raise SystemExit(str(err)) from err
+                print(f"{dataset_id}: skipped, {err}", flush=True)
     if args.command == "train-behaviour":
         import torch
 

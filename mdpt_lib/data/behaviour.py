@@ -159,6 +159,22 @@ class BehaviourRun:
             },
             self.state_path,
         )
+        self._write_progress()
+
+    def _write_progress(self) -> None:
+        """A small committed record of how far the run got (read by ``python -m mdpt_lib.data stats``)."""
+        self.out.mkdir(parents=True, exist_ok=True)
+        checks = [row for row in self.log if "check" in row][-6:]
+        episodes = [row["episode_return"] for row in self.log if "episode_return" in row][-20:]
+        progress = {
+            "env_steps": self.step,
+            "episodes": self.episodes,
+            "wall_seconds": round(self.wall, 1),
+            "found": sorted(self.found),
+            "last_checks": checks,
+            "last_episode_returns_mean": round(float(np.mean(episodes)), 1) if episodes else None,
+        }
+        (self.out / "progress.json").write_text(json.dumps(progress, indent=2) + "\n")
 
     def try_resume(self) -> bool:
         if not self.state_path.exists():

@@ -42,9 +42,10 @@ class MissingSnapshotError(FileNotFoundError):
     """A behaviour-policy snapshot that the requested dataset needs is not in the repository."""
 
 
-def dataset_file(task: str, level: str, seed: int = 0) -> Path:
+def dataset_file(task: str, level: str, seed: int = 0, rows: int = ROWS) -> Path:
     """Cache path of ``level`` data for ``task``; ids of both families share one file."""
-    return cache_dir() / "datasets" / f"{get_task(task).name}-{level}-seed{seed}.hdf5"
+    size = "" if rows == ROWS else f"-rows{rows}"
+    return cache_dir() / "datasets" / f"{get_task(task).name}-{level}-seed{seed}{size}.hdf5"
 
 
 def snapshot_path(task: str, name: str) -> Path:
@@ -183,11 +184,7 @@ def build(
 ) -> Path:
     """Build ``level`` data of ``task`` into the cache (overwriting), and return its path."""
     task = get_task(task).name
-    path = (
-        dataset_file(task, level, seed)
-        if rows == ROWS
-        else (cache_dir() / "datasets" / f"{task}-{level}-seed{seed}-rows{rows}.hdf5")
-    )
+    path = dataset_file(task, level, seed, rows)
     attrs = {"task": task, "level": level, "seed": seed, "builder": "mdpt_lib.data.build"}
     if level in ROLLOUT_LEVELS:
         actor = snapshot_path(task, f"{level}_actor.npz")
@@ -227,11 +224,7 @@ def ensure_file(
     progress: bool = True,
 ) -> Path:
     """The cached file of ``level`` data for ``task``, built first if it is not there."""
-    path = (
-        dataset_file(task, level, seed)
-        if rows == ROWS
-        else (cache_dir() / "datasets" / f"{task}-{level}-seed{seed}-rows{rows}.hdf5")
-    )
+    path = dataset_file(task, level, seed, rows)
     if path.exists():
         return path
     return build(task, level, seed, rows, workers, progress)
@@ -241,3 +234,9 @@ def ensure_built(dataset_id: str, progress: bool = True) -> Path:
     """Path of the finished local build of registry id ``dataset_id`` (built on first use)."""
     spec = get_dataset_spec(dataset_id)
     return ensure_file(spec.task, spec.level, progress=progress)
+
+
+def build_id(dataset_id: str, progress: bool = True) -> Path:
+    """Rebuild registry id ``dataset_id`` into the cache, replacing any cached file."""
+    spec = get_dataset_spec(dataset_id)
+    return build(spec.task, spec.level, progress=progress)

@@ -137,3 +137,40 @@ def dataset_id(task: str, level: str, family: str = "d4rl") -> str:
     if family == "d4rl":
         return f"bullet-{task}-{SAME_DATA.get(level, level)}-v0"
     raise ValueError(f"unknown dataset family {family!r}: 'd4rl' or 'd4rl-pybullet'")
+
+
+# --- how close our builds must be to the originals (the data issue's acceptance) ----------------
+MEDIUM_MEAN_TOLERANCE = 0.25
+"""A medium dataset's mean return lies within this fraction of d4rl-pybullet's published mean."""
+MIXED_ROWS_FACTOR = 2.0
+"""A mixed dataset's row count lies within this factor of the original's."""
+MIXED_STD_FRACTION = 1 / 3
+"""A mixed dataset's return std is at least this fraction of the original's."""
+
+
+def check_against_published(
+    spec: DatasetSpec, rows: int, mean: float, std: float
+) -> tuple[bool, str]:
+    """Does a built dataset match the original closely enough? Returns (ok, the rule applied)."""
+    pub = spec.published
+    if spec.level == "random":
+        return pub.min <= mean <= pub.max, f"mean in published [min, max] = [{pub.min}, {pub.max}]"
+    if spec.level == "medium":
+        ok = abs(mean - pub.mean) <= MEDIUM_MEAN_TOLERANCE * abs(pub.mean)
+        return ok, f"mean within ±{MEDIUM_MEAN_TOLERANCE:.0%} of {pub.mean}"
+    if spec.level == "mixed":
+        ok = (
+            pub.rows / MIXED_ROWS_FACTOR <= rows <= pub.rows * MIXED_ROWS_FACTOR
+            and std >= MIXED_STD_FRACTION * pub.std
+        )
+        return (
+            ok,
+            f"rows within x{MIXED_ROWS_FACTOR:g} of {pub.rows}, std >= {MIXED_STD_FRACTION * pub.std:.1f}",
+        )
+    expert = TASKS[spec.task].expert_return
+    if spec.level == "expert":
+        return (
+            abs(mean - expert) <= EXPERT_TOLERANCE * expert,
+            f"mean within ±{EXPERT_TOLERANCE:.0%} of D4RL expert {expert}",
+        )
+    return True, "medium + expert concatenated"

@@ -1,0 +1,98 @@
+"""``python -m mdpt_lib.data stats``: our datasets beside the published numbers, one row per id.
+
+For every id: rows, episodes and per-episode return mean/std/min/max of the data ``load_dataset``
+serves, the published statistics (d4rl-pybullet's table; for D4RL's ids, which have none, the
+reference returns), and whether ours passes the closeness check of ``registry``. An id whose
+behaviour snapshot does not exist yet is listed as such with how far its SAC run got.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from mdpt_lib.data.build import MissingSnapshotError, dataset_file
+from mdpt_lib.data.layouts import episode_returns
+from mdpt_lib.data.paths import behaviour_dir
+from mdpt_lib.data.registry import DATASETS, check_against_published
+from mdpt_lib.envs import TASKS
+
+
+def progress_note(task: str) -> str:
+    """How far the behaviour run of ``task`` got, from its committed ``progress.json``."""
+    path = behaviour_dir() / task / "progress.json"
+    if not path.exists():
+        return "SAC run not started"
+    p = json.loads(path.read_text())
+    checks = p.get("last_checks") or []
+    last = (
+        f", last deterministic check {checks[-1]['check']} mean {checks[-1]['mean']:.0f}"
+        if checks
+        else ""
+    )
+    return f"SAC at {p['env_steps']:,} steps ({p['wall_seconds'] / 3600:.1f} h){last}"
+
+
+def dataset_stats(dataset_id: str, build: bool = False) -> dict:
+    """Statistics of one id (building it first when ``build`` and it is not cached)."""
+    from mdpt_lib.data.load import load_dataset
+
+    spec = DATASETS[dataset_id]
+    row = {
+        "id": dataset_id,
+        "level": spec.level,
+        "aliases": [a for a in spec.aliases if a != dataset_id],
+    }
+    if not build and not dataset_file(spec.task, spec.level).exists():
+        row["status"] = "not built (run with --build)"
+        return row
+    try:
+        data = load_dataset(dataset_id, verbose=False)
+    except MissingSnapshotError:
+        row["status"] = "not reached: " + progress_note(spec.task)
+        return row
+    returns = episode_returns(data)
+    row |= {
+        "rows": len(data["rewards"]),
+        "episodes": len(returns),
+        "mean": float(returns.mean()),
+        "std": float(returns.std()),
+        "min": float(returns.min()),
+        "max": float(returns.max()),
+    }
+    if spec.published is not None or spec.level == "expert":
+        ok, rule = check_against_published(spec, row["rows"], row["mean"], row["std"])
+        row["status"] = ("ok" if ok else "FAILS") + f" ({rule})"
+    else:
+        row["status"] = "no published numbers"
+    return row
+
+
+def format_table(rows: list[dict]) -> str:
+    head = f"{'dataset id':<34} {'rows':>9} {'eps':>6} {'mean':>8} {'std':>7} {'min':>8} {'max':>8} | {'published (mean std min max rows) / D4RL refs':<46} | status"
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        spec = DATASETS[r["id"]]
+        pub = spec.published
+        task = TASKS[spec.task]
+        ref = (
+            f"{pub.mean:.1f} {pub.std:.1f} {pub.min:.1f} {pub.max:.1f} {pub.rows:,}"
+            if pub
+            else f"D4RL random {task.random_return}, expert {task.expert_return}"
+        )
+        if "rows" in r:
+            nums = f"{r['rows']:>9,} {r['episodes']:>6} {r['mean']:>8.1f} {r['std']:>7.1f} {r['min']:>8.1f} {r['max']:>8.1f}"
+        else:
+            nums = f"{'-':>9} {'-':>6} {'-':>8} {'-':>7} {'-':>8} {'-':>8}"
+        lines.append(f"{r['id']:<34} {nums} | {ref:<46} | {r['status']}")
+    return "\n".join(lines)
+
+
+def main(ids: list[str] | None = None, build: bool = False, as_json: bool = False) -> list[dict]:
+    ids = ids or list(DATASETS)
+    rows = [dataset_stats(i, build) for i in ids]
+    print(json.dumps(rows, indent=1) if as_json else format_table(rows))
+    if not all(np.isfinite(r.get("mean", 0.0)) for r in rows):
+        raise SystemExit("non-finite returns in a dataset")
+    return rows

@@ -1,0 +1,127 @@
+"""Building datasets from behaviour snapshots: end to end, deterministic bytes, atomic files."""
+
+import hashlib
+
+import numpy as np
+import pytest
+import torch
+
+from mdpt_lib.data import build as build_mod
+from mdpt_lib.data.behaviour import compress_buffer, expand_buffer
+from mdpt_lib.data.layouts import DatasetError, episode_returns
+from mdpt_lib.data.load import load_dataset
+from mdpt_lib.data.policies import NumpyActor
+from mdpt_lib.data.sac import Actor
+
+
+@pytest.fixture
+def snapshots(tmp_path, monkeypatch):
+    """A fresh 'random' hopper actor as the only committed snapshot, and an empty cache."""
+    torch.manual_seed(0)
+    folder = tmp_path / "behaviour" / "hopper"
+    folder.mkdir(parents=True)
+    np.savez(folder / "random_actor.npz", **Actor(15, 3).to_numpy())
+    monkeypatch.setattr(build_mod, "behaviour_dir", lambda: tmp_path / "behaviour")
+    monkeypatch.setenv("MDPT_DATA_DIR", str(tmp_path / "cache"))
+    return folder
+
+
+def sha256(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_numpy_actor_matches_torch_actor():
+    torch.manual_seed(1)
+    actor = Actor(15, 3)
+    fast = NumpyActor(actor.to_numpy())
+    obs = np.random.default_rng(0).standard_normal((5, 15)).astype(np.float32)
+    noise = np.random.default_rng(1).standard_normal((5, 3)).astype(np.float32)
+    mean, log_std = actor(torch.as_tensor(obs))
+    expected = torch.tanh(mean + log_std.exp() * torch.as_tensor(noise)).detach().numpy()
+    np.testing.assert_allclose(fast(obs, noise), expected, atol=1e-5)
+    np.testing.assert_allclose(fast(obs), torch.tanh(mean).detach().numpy(), atol=1e-5)
+
+
+def test_small_dataset_end_to_end(snapshots, tmp_path):
+    path = build_mod.build("hopper", "random", rows=3000, workers=2, progress=False)
+    assert path.exists() and not list(path.parent.glob("*.tmp*"))
+    data = load_dataset(path, task="hopper")
+    assert data["observations"].shape == (3000, 15) and data["actions"].shape == (3000, 3)
+    assert np.abs(data["actions"]).max() <= 1.0
+    assert not (data["terminals"] & data["timeouts"]).any()
+    # within an episode, each next observation is the following row's observation
+    inside = ~(data["terminals"] | data["timeouts"])[:-1]
+    np.testing.assert_array_equal(
+        data["next_observations"][:-1][inside], data["observations"][1:][inside]
+    )
+    # hopper falls: a random policy ends most episodes in a terminal, and each of the fixed
+    # chunks ends in a time-out (the data stops mid-episode)
+    assert data["terminals"].sum() > 50
+    assert data["timeouts"].sum() >= build_mod.CHUNKS
+    returns = episode_returns(data)
+    assert (
+        np.isfinite(returns).all()
+        and len(returns) == data["terminals"].sum() + data["timeouts"].sum()
+    )
+
+
+def test_same_seed_same_bytes_whatever_the_worker_count(snapshots, tmp_path, monkeypatch):
+    a = build_mod.build("hopper", "random", rows=2000, workers=2, progress=False)
+    first = sha256(a)
+    monkeypatch.setenv("MDPT_DATA_DIR", str(tmp_path / "cache2"))
+    b = build_mod.build("hopper", "random", rows=2000, workers=1, progress=False)
+    assert a != b and sha256(b) == first
+    c = build_mod.build("hopper", "random", seed=1, rows=2000, workers=2, progress=False)
+    assert sha256(c) != first
+
+
+def test_a_half_written_file_is_never_taken_for_a_finished_one(snapshots):
+    final = build_mod.dataset_file("hopper", "random", 0).with_name(
+        "hopper-random-seed0-rows1000.hdf5"
+    )
+    final.parent.mkdir(parents=True)
+    (final.parent / (final.name + ".tmp999")).write_bytes(b"half a file")
+    path = build_mod.ensure_file("hopper", "random", rows=1000, workers=1, progress=False)
+    assert path == final and load_dataset(path, task="hopper")["rewards"].shape == (1000,)
+
+
+def test_a_truncated_cached_file_is_refused_with_what_to_do(snapshots):
+    path = build_mod.build("hopper", "random", rows=1000, workers=1, progress=False)
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(DatasetError, match="truncated or corrupt"):
+        load_dataset(path, task="hopper")
+
+
+def test_missing_snapshot_says_how_to_make_it(snapshots):
+    with pytest.raises(build_mod.MissingSnapshotError, match="train-behaviour --task hopper"):
+        build_mod.build("hopper", "expert", rows=100, progress=False)
+
+
+def test_replay_buffer_compression_round_trip():
+    rng = np.random.default_rng(0)
+    n = 50
+    obs = rng.standard_normal((n + 1, 4)).astype(np.float32)
+    terminals = np.zeros(n, bool)
+    terminals[19] = True
+    timeouts = np.zeros(n, bool)
+    timeouts[34] = True
+    next_obs = obs[1:].copy()
+    next_obs[19] = rng.standard_normal(4)  # an episode end: the next row starts elsewhere
+    next_obs[34] = rng.standard_normal(4)
+    data = {
+        "observations": obs[:n],
+        "actions": rng.standard_normal((n, 2)).astype(np.float32),
+        "rewards": rng.standard_normal(n).astype(np.float32),
+        "next_observations": next_obs,
+        "terminals": terminals,
+        "timeouts": timeouts,
+    }
+    packed = compress_buffer(data)
+    assert "next_observations" not in packed and len(packed["end_next_observations"]) == 3
+    back = expand_buffer(packed)
+    for key in data:
+        if key == "timeouts":
+            continue
+        np.testing.assert_array_equal(back[key], data[key], err_msg=key)
+    # the buffer stopped mid-episode: its last row becomes a time-out
+    assert back["timeouts"][-1] and back["timeouts"][:-1].tolist() == timeouts[:-1].tolist()
