@@ -8,6 +8,7 @@ agent.save("runs/dql.pt"); agent = mdpt_lib.load("runs/dql.pt")
 
 from __future__ import annotations
 
+import numbers
 from pathlib import Path
 
 import numpy as np
@@ -181,7 +182,7 @@ def _resolve_data(dataset, task: str | None) -> tuple[dict, str, str, str | None
     return data, task, f"dict:{fingerprint(data)}", None
 
 
-def fit(
+def make_trainer(
     dataset,
     algo: str = "idql",
     mode: str | None = None,
@@ -196,26 +197,13 @@ def fit(
     eval_episodes: int = 10,
     checkpoint: str | Path | None = None,
     checkpoint_every: int = 5000,
-    progress: bool = True,
     **hparams,
-) -> Agent | list[Agent]:
-    """Train a diffusion policy with its guidance on ``dataset``; return the agent (one per seed).
-
-    - ``dataset``: a registry id (``mdpt_lib.data.DATASETS``) or a dict of D4RL-convention arrays.
-    - ``algo``: "idql", "dql" or "cfg" (the literal classifier-free variant).
-    - ``mode``: see ``mdpt_lib.modes`` (default "joint", or "guidance_first" when ``guidance`` is
-      given: a given guidance is used frozen and stage 1 is skipped).
-    - ``steps``: diffusion-model gradient steps; ``guidance_steps``: stage-1 steps of
-      guidance_first (default ``steps``); ``guidance_from``: step at which delayed guidance enters.
-    - ``seed``: an int, or a list of seeds trained together in one process (one agent per seed).
-    - ``eval_every``: evaluate every member every that many steps (``eval_episodes`` episodes),
-      stored in ``agent.results["evals"]``; ``checkpoint``: a file to save and resume from.
-    - ``**hparams``: overrides of ``mdpt_lib.config.HParams``.
-    """
+) -> Trainer:
+    """Everything ``fit`` sets up, without training: a ``Trainer`` (benchmarks step it directly)."""
     seeds = [seed] if isinstance(seed, int) else list(seed)
     if not seeds or not all(isinstance(s, int) for s in seeds):
         raise ValueError(f"seed must be an int or a non-empty list of ints, got {seed!r}")
-    if int(steps) <= 0:
+    if not isinstance(steps, numbers.Integral) or steps <= 0:
         raise ValueError(f"steps must be a positive number of gradient steps, got {steps!r}")
     mode_obj = get_mode(mode or ("guidance_first" if guidance is not None else "joint"))
     if guidance is not None and mode_obj.guidance_trains:
@@ -244,15 +232,12 @@ def fit(
         g = make_guidance(hp.guidance, E, offline.info, hp_dict).to(device_t)
         if mode_obj.random_init:
             g.freeze()
-    g_steps = (
-        (guidance_steps if guidance_steps is not None else steps)
-        if (mode_obj.pretrain and guidance is None)
-        else 0
-    )
+    g_steps = guidance_steps if guidance_steps is not None else steps
+    g_steps = g_steps if mode_obj.pretrain and guidance is None else 0
     spec = RunSpec(
         algo,
         mode_obj.name,
-        int(steps),
+        steps,
         int(g_steps),
         int(guidance_from),
         seeds,
@@ -272,7 +257,7 @@ def fit(
             rows.append({"step": step, "seed": s, "mean_score": res.mean_score, **res.to_dict()})
         return rows
 
-    trainer = Trainer(
+    return Trainer(
         spec,
         mode_obj,
         offline,
@@ -282,17 +267,45 @@ def fit(
         checkpoint_every,
         evaluate_members if eval_every else None,
     )
+
+
+def fit(
+    dataset,
+    algo: str = "idql",
+    mode: str | None = None,
+    steps: int = 10_000,
+    seed: int | list[int] = 0,
+    guidance: Guidance | None = None,
+    progress: bool = True,
+    **kwargs,
+) -> Agent | list[Agent]:
+    """Train a diffusion policy with its guidance on ``dataset``; return the agent (one per seed).
+
+    - ``dataset``: a registry id (``mdpt_lib.data.DATASETS``) or a dict of D4RL-convention arrays
+      (with ``task=`` when its observation size does not identify the task).
+    - ``algo``: "idql", "dql" or "cfg" (the literal classifier-free variant).
+    - ``mode``: see ``mdpt_lib.modes`` (default "joint", or "guidance_first" when ``guidance`` is
+      given: a given guidance is used frozen and stage 1 is skipped).
+    - ``steps``: diffusion-model gradient steps; ``guidance_steps=``: stage-1 steps of
+      guidance_first (default ``steps``); ``guidance_from=``: step at which delayed guidance enters.
+    - ``seed``: an int, or a list of seeds trained together in one process (one agent per seed).
+    - ``eval_every=``: evaluate every member every that many steps (``eval_episodes=`` episodes),
+      stored in ``agent.results["evals"]``; ``checkpoint=``: a file to save to and resume from
+      (every ``checkpoint_every=`` steps); ``device=``: "cpu" (default) or "cuda".
+    - any other keyword: a hyperparameter of ``mdpt_lib.config.HParams`` overriding the default.
+    """
+    trainer = make_trainer(dataset, algo, mode, steps, seed, guidance, **kwargs)
     results = trainer.run(progress=progress)
     agents = []
-    for k, s in enumerate(seeds):
+    for k, s in enumerate(trainer.spec.seeds):
         res = {
-            "spec": spec.__dict__,
+            "spec": trainer.spec.__dict__,
             "seed": s,
             "measure": results["measure"],
             "log": results["log"],
             "evals": [r for r in results["evals"] if r["seed"] == s],
         }
-        g_k = member(g, k)
-        g_k.freeze()
-        agents.append(Agent(member(policy, k), g_k, algo, res))
+        agents.append(
+            Agent(member(trainer.policy, k), member(trainer.guidance, k).freeze(), algo, res)
+        )
     return agents[0] if isinstance(seed, int) else agents

@@ -8,11 +8,65 @@ Python-level step trains all of them.
 from __future__ import annotations
 
 import math
+import os
 from itertools import pairwise
 
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+# --- Mish, fused -------------------------------------------------------------------------------
+# mish(x) = x tanh(softplus(x)). With e = exp(x) and n = e (e + 2), tanh(softplus(x)) = n / (n + 2),
+# so one exp gives the value, and the derivative is t + x (1 - t^2) sigmoid(x) with t = n / (n + 2).
+# torch.compile turns each formula into one vectorised loop; on these CPUs that is ~7x faster than
+# ATen's mish and mish_backward, which take a third of a Diffusion-QL step. Same math, same numbers
+# to ~1e-7. Set MDPT_FAST_MISH=0 to use torch's own.
+FAST_MISH = os.environ.get("MDPT_FAST_MISH", "1") != "0"
+
+
+def _mish_forward(x: torch.Tensor) -> torch.Tensor:
+    e = torch.exp(x.clamp(max=20.0))
+    n = e * (e + 2)
+    return torch.where(x > 20, x, x * n / (n + 2))
+
+
+def _mish_backward(x: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
+    e = torch.exp(x.clamp(max=20.0))
+    n = e * (e + 2)
+    t = n / (n + 2)
+    d = t + x * (1 - t * t) * (e / (1 + e))
+    return grad * torch.where(x > 20, torch.ones_like(x), d)
+
+
+_compiled: dict[str, object] = {}
+
+
+def _kernel(name: str):
+    if name not in _compiled:
+        fn = {"forward": _mish_forward, "backward": _mish_backward}[name]
+        _compiled[name] = torch.compile(fn, dynamic=True)
+    return _compiled[name]
+
+
+class _FusedMish(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        return _kernel("forward")(x)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        (x,) = ctx.saved_tensors
+        return _kernel("backward")(x, grad.contiguous())
+
+
+class Mish(nn.Module):
+    """Mish activation: fused kernels on CPU, ``F.mish`` elsewhere or with MDPT_FAST_MISH=0."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if FAST_MISH and x.device.type == "cpu":
+            return _FusedMish.apply(x)
+        return F.mish(x)
 
 
 class EnsembleLinear(nn.Module):
@@ -81,7 +135,7 @@ class SinusoidalTimeEmbedding(nn.Module):
         self.register_buffer("freqs", freqs)
         self.mlp = nn.Sequential(
             EnsembleLinear(ensemble, dim, 2 * dim),
-            nn.Mish(),
+            Mish(),
             EnsembleLinear(ensemble, 2 * dim, dim),
         )
 
@@ -127,11 +181,11 @@ class DQLNoiseNet(nn.Module):
         self.time = SinusoidalTimeEmbedding(ensemble, time_dim)
         self.mid = nn.Sequential(
             EnsembleLinear(ensemble, act_dim + time_dim + obs_dim + cond_dim, hidden),
-            nn.Mish(),
+            Mish(),
             EnsembleLinear(ensemble, hidden, hidden),
-            nn.Mish(),
+            Mish(),
             EnsembleLinear(ensemble, hidden, hidden),
-            nn.Mish(),
+            Mish(),
         )
         self.out = EnsembleLinear(ensemble, hidden, act_dim)
 

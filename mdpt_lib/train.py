@@ -99,6 +99,17 @@ class Trainer:
             guidance.setup_training(total, self.hp["critic_lr"])
 
     # --- one step of each kind -----------------------------------------------------------------
+    def guidance_step(self) -> dict:
+        """Stage 1: one gradient step of the guidance alone."""
+        return self._guidance_step(self.data.sample(self.E, self.hp["batch_size"], self.generator))
+
+    def diffusion_step(self) -> dict:
+        """Stage 2: a guidance step if it still trains, then one step of the diffusion actor."""
+        batch = self.data.sample(self.E, self.hp["batch_size"], self.generator)
+        trains = self.mode.guidance_trains and not self.guidance.frozen
+        logs = self._guidance_step(batch) if trains else {}
+        return logs | self._actor_step(batch)
+
     def _guidance_step(self, batch: dict) -> dict:
         next_actions = None
         if self.guidance.needs_next_actions:
@@ -113,7 +124,6 @@ class Trainer:
     # --- the loop ------------------------------------------------------------------------------
     def run(self, progress: bool = True) -> dict:
         self._maybe_resume()
-        B = self.hp["batch_size"]
         if self.stage == 1:
             with (
                 tqdm(
@@ -127,7 +137,7 @@ class Trainer:
             ):
                 while self.step < self.spec.guidance_steps:
                     with self._timers[1]:
-                        logs = self._guidance_step(self.data.sample(self.E, B, self.generator))
+                        logs = self.guidance_step()
                     self.step += 1
                     self._after_step(logs, bar, mem)
             self._peaks[1] = max(self._peaks[1], mem.peak_bytes)
@@ -135,7 +145,6 @@ class Trainer:
             self.stage, self.step = 2, 0
             self._save()
         if self.stage == 2:
-            trains = self.mode.guidance_trains and not self.guidance.frozen
             with (
                 tqdm(
                     total=self.spec.steps,
@@ -148,9 +157,7 @@ class Trainer:
             ):
                 while self.step < self.spec.steps:
                     with self._timers[2]:
-                        batch = self.data.sample(self.E, B, self.generator)
-                        logs = self._guidance_step(batch) if trains else {}
-                        logs |= self._actor_step(batch)
+                        logs = self.diffusion_step()
                     self.step += 1
                     self._after_step(logs, bar, mem)
             self._peaks[2] = max(self._peaks[2], mem.peak_bytes)

@@ -12,10 +12,9 @@ Score = min_j Q'_j(s, a).
 from __future__ import annotations
 
 import torch
-from torch import nn
 
 from mdpt_lib.guidance.base import Guidance
-from mdpt_lib.nets import EnsembleMLP
+from mdpt_lib.nets import EnsembleMLP, Mish
 from mdpt_lib.replay import DataInfo
 
 PRETRAIN_FORMS = ("td_policy", "sarsa")
@@ -31,8 +30,8 @@ class DoubleQGuidance(Guidance):
                 f"unknown pretrain_form {hp['pretrain_form']!r}: one of {PRETRAIN_FORMS}"
             )
         o, a, h, n = info.obs_dim, info.act_dim, hp["critic_hidden"], hp["critic_layers"]
-        self.q = EnsembleMLP(2 * ensemble, o + a, 1, h, n, nn.Mish)
-        self.q_target = EnsembleMLP(2 * ensemble, o + a, 1, h, n, nn.Mish)
+        self.q = EnsembleMLP(2 * ensemble, o + a, 1, h, n, Mish)
+        self.q_target = EnsembleMLP(2 * ensemble, o + a, 1, h, n, Mish)
         self.q_target.load_state_dict(self.q.state_dict())
         self.q_target.requires_grad_(False)
 

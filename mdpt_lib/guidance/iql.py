@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from mdpt_lib.guidance.base import Guidance
-from mdpt_lib.nets import EnsembleMLP
+from mdpt_lib.nets import EnsembleMLP, Mish
 from mdpt_lib.replay import DataInfo
 
 
@@ -28,11 +28,11 @@ class IQLGuidance(Guidance):
     def __init__(self, ensemble: int, info: DataInfo, hp: dict) -> None:
         super().__init__(ensemble, info, hp)
         o, a, h, n = info.obs_dim, info.act_dim, hp["critic_hidden"], hp["critic_layers"]
-        self.q = EnsembleMLP(2 * ensemble, o + a, 1, h, n, nn.Mish)  # members (E, twin) flattened
-        self.q_target = EnsembleMLP(2 * ensemble, o + a, 1, h, n, nn.Mish)
+        self.q = EnsembleMLP(2 * ensemble, o + a, 1, h, n, Mish)  # members (E, twin) flattened
+        self.q_target = EnsembleMLP(2 * ensemble, o + a, 1, h, n, Mish)
         self.q_target.load_state_dict(self.q.state_dict())
         self.q_target.requires_grad_(False)
-        self.v = EnsembleMLP(ensemble, o, 1, h, n, nn.Mish)
+        self.v = EnsembleMLP(ensemble, o, 1, h, n, Mish)
 
     def parameter_groups(self):
         return [list(self.q.parameters()), list(self.v.parameters())]
