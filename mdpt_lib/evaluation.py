@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from mdpt_lib.envs import get_task, make_env, normalized_score
+from mdpt_lib.envs import MAX_EPISODE_STEPS, get_task, make_env, normalized_score
+from mdpt_lib.measure import COUNTS
 
 
 @dataclass
@@ -38,13 +39,18 @@ class EvalResult:
         }
 
 
-def run_episodes(task: str, act, episodes: int, seed: int) -> EvalResult:
+def run_episodes(
+    task: str, act, episodes: int, seed: int, max_steps: int = MAX_EPISODE_STEPS
+) -> EvalResult:
     """Play ``episodes`` episodes with ``act``: obs (K, obs_dim) numpy -> actions (K, act_dim) numpy.
 
     Episode ``k`` starts from ``reset(seed=seed + k)``, so the same seed gives the same starts.
+    ``max_steps`` below the task's 1000 cuts episodes short (quick smoke runs only: such returns
+    are not comparable with D4RL's reference returns).
     """
     spec = get_task(task)
     envs = [make_env(spec.name) for _ in range(episodes)]
+
     obs = np.stack([env.reset(seed=seed + k)[0] for k, env in enumerate(envs)]).astype(np.float32)
     returns = np.zeros(episodes)
     lengths = np.zeros(episodes, dtype=int)
@@ -57,7 +63,8 @@ def run_episodes(task: str, act, episodes: int, seed: int) -> EvalResult:
             obs[k] = o
             returns[k] += r
             lengths[k] += 1
-            if not (term or trunc):
+            COUNTS["env_steps"] += 1
+            if not (term or trunc or lengths[k] >= max_steps):
                 still.append(k)
         active = np.asarray(still, dtype=int)
     for env in envs:
@@ -66,7 +73,12 @@ def run_episodes(task: str, act, episodes: int, seed: int) -> EvalResult:
 
 
 def evaluate(
-    agent, task: str | None = None, episodes: int = 10, seed: int = 0, guidance=None
+    agent,
+    task: str | None = None,
+    episodes: int = 10,
+    seed: int = 0,
+    guidance=None,
+    max_steps: int = MAX_EPISODE_STEPS,
 ) -> EvalResult:
     """Evaluate ``agent`` (its own guidance, or ``guidance`` swapped in) on ``task`` (default: its own).
 
@@ -76,6 +88,5 @@ def evaluate(
     generator = torch.Generator(device=agent.device).manual_seed(seed)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return run_episodes(
-            task, lambda o: agent.act(o, guidance=guidance, generator=generator), episodes, seed
-        )
+        act = lambda o: agent.act(o, guidance=guidance, generator=generator)  # noqa: E731
+        return run_episodes(task, act, episodes, seed, max_steps)

@@ -92,3 +92,29 @@ class StepTimer:
 
     def __exit__(self, *exc) -> None:
         self.seconds += time.perf_counter() - self._t
+
+
+COUNTS = {"env_steps": 0, "train_steps": 0}
+"""Environment steps taken by evaluations and gradient steps (per seed) taken by training, in this process."""
+
+
+class RunClock:
+    """Wall time and work of a notebook run: ``clock = RunClock()`` ... ``clock.report()``."""
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+        self.base = dict(COUNTS)
+
+    def summary(self) -> dict:
+        return {
+            "wall_seconds": time.perf_counter() - self.start,
+            **{k: COUNTS[k] - self.base[k] for k in COUNTS},
+        }
+
+    def report(self) -> dict:
+        s = self.summary()
+        print(
+            f"wall time {s['wall_seconds'] / 60:.1f} min, {s['env_steps']:,} environment steps, "
+            f"{s['train_steps']:,} training steps (summed over seeds)"
+        )
+        return s

@@ -25,7 +25,7 @@ import torch
 from tqdm.auto import tqdm
 
 from mdpt_lib.guidance.base import Guidance
-from mdpt_lib.measure import PeakMemory, StepTimer, training_state_bytes
+from mdpt_lib.measure import COUNTS, PeakMemory, StepTimer, training_state_bytes
 from mdpt_lib.modes import Mode
 from mdpt_lib.policy import DiffusionPolicy
 from mdpt_lib.replay import OfflineData
@@ -168,6 +168,7 @@ class Trainer:
 
     def _after_step(self, logs: dict, bar: tqdm, mem: PeakMemory) -> None:
         bar.update(1)
+        COUNTS["train_steps"] += self.E
         if self.step % self.spec.log_every == 0:
             self.results["log"].append({"stage": self.stage, "step": self.step, **logs})
             bar.set_postfix({k: f"{v:.3g}" for k, v in logs.items()}, refresh=False)

@@ -134,7 +134,9 @@ def parallel_rollout(
     sizes = [rows // CHUNKS + (k < rows % CHUNKS) for k in range(CHUNKS)]
     seeds = [seed * 1000 + k for k in range(CHUNKS)]
     workers = max(1, min(workers or os.cpu_count() or 1, CHUNKS))
-    ctx = mp.get_context("spawn")  # no fork of a process that may hold torch threads
+    # fork: workers run numpy and pybullet only, and a forked worker does not re-import the caller's
+    # script (spawn would, and fails in a script without an ``if __name__ == "__main__"`` guard)
+    ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
     with (
         _single_threaded_children(),
         ctx.Manager() as manager,

@@ -1,0 +1,5 @@
+"""The paper's three experiments as functions of (dataset, seeds, steps, scale), and their grids."""
+
+from mdpt_lib.experiments.scales import SCALES, Scale, get_scale
+
+__all__ = ["SCALES", "Scale", "get_scale"]

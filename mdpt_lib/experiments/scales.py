@@ -1,0 +1,57 @@
+"""Run sizes. ``quick`` is the CI smoke size (each notebook within ~2 minutes on 2 cores), ``book``
+the size the rendered book executes (each notebook within ~10 minutes), ``full`` the paper's
+protocol (hours per job; run through ``python -m mdpt_lib.experiments``).
+
+Where a size departs from the paper's hyperparameters (``mdpt_lib.config``), it is here, in the
+open: smaller networks and fewer candidate actions make CPU runs feasible; the book says so beside
+every result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Scale:
+    name: str
+    steps: int  # diffusion training steps
+    seeds: int
+    episodes: int  # evaluation episodes per policy and checkpoint
+    max_episode_steps: int = 1000  # below 1000 only for smoke runs
+    evaluations: int = 4  # checkpoints evaluated along training (learning curves)
+    rows: int = 100_000  # rows of locally built extra datasets (e.g. the mismatch data)
+    overrides: dict = field(default_factory=dict)  # algo -> hyperparameter overrides
+
+    def hparams(self, algo: str) -> dict:
+        return {**self.overrides.get("all", {}), **self.overrides.get(algo, {})}
+
+
+SCALES: dict[str, Scale] = {
+    "quick": Scale(
+        "quick",
+        steps=150,
+        seeds=2,
+        episodes=2,
+        max_episode_steps=100,
+        evaluations=2,
+        rows=10_000,
+        overrides={"all": {"hidden": 64, "critic_hidden": 64, "batch_size": 128, "candidates": 8}},
+    ),
+    "book": Scale(
+        "book",
+        steps=1500,
+        seeds=3,
+        episodes=4,
+        evaluations=4,
+        rows=100_000,
+        overrides={"all": {"hidden": 128, "critic_hidden": 128}, "idql": {"candidates": 32}},
+    ),
+    "full": Scale("full", steps=200_000, seeds=5, episodes=10, evaluations=20, rows=1_000_000),
+}
+
+
+def get_scale(name: str) -> Scale:
+    if name not in SCALES:
+        raise ValueError(f"unknown scale {name!r}: valid scales are {', '.join(SCALES)}")
+    return SCALES[name]
