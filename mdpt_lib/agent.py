@@ -16,7 +16,7 @@ import torch
 
 from mdpt_lib.config import hparams as default_hparams
 from mdpt_lib.ensemble import member, stack
-from mdpt_lib.envs import TASKS
+from mdpt_lib.envs import MAX_EPISODE_STEPS, TASKS
 from mdpt_lib.guidance import Guidance, load_guidance, make_guidance
 from mdpt_lib.modes import get_mode
 from mdpt_lib.policy import DiffusionPolicy
@@ -195,6 +195,8 @@ def make_trainer(
     device: str = "cpu",
     eval_every: int = 0,
     eval_episodes: int = 10,
+    eval_unguided: bool = False,
+    eval_max_steps: int = MAX_EPISODE_STEPS,
     checkpoint: str | Path | None = None,
     checkpoint_every: int = 5000,
     **hparams,
@@ -253,8 +255,23 @@ def make_trainer(
         rows = []
         for k, s in enumerate(seeds):
             agent = Agent(member(policy_e, k), member(guidance_e, k), algo)
-            res = evaluate(agent, episodes=eval_episodes, seed=10_000 * (s + 1) + step)
-            rows.append({"step": step, "seed": s, "mean_score": res.mean_score, **res.to_dict()})
+            for inference in ("guided", "unguided") if eval_unguided else ("guided",):
+                res = evaluate(
+                    agent,
+                    episodes=eval_episodes,
+                    seed=10_000 * (s + 1) + step,
+                    guidance=None if inference == "guided" else False,
+                    max_steps=eval_max_steps,
+                )
+                rows.append(
+                    {
+                        "step": step,
+                        "seed": s,
+                        "inference": inference,
+                        "mean_score": res.mean_score,
+                        **res.to_dict(),
+                    }
+                )
         return rows
 
     return Trainer(
@@ -289,7 +306,8 @@ def fit(
     - ``steps``: diffusion-model gradient steps; ``guidance_steps=``: stage-1 steps of
       guidance_first (default ``steps``); ``guidance_from=``: step at which delayed guidance enters.
     - ``seed``: an int, or a list of seeds trained together in one process (one agent per seed).
-    - ``eval_every=``: evaluate every member every that many steps (``eval_episodes=`` episodes),
+    - ``eval_every=``: evaluate every member every that many steps (``eval_episodes=`` episodes,
+      cut at ``eval_max_steps=``; with ``eval_unguided=True`` also without guidance at inference),
       stored in ``agent.results["evals"]``; ``checkpoint=``: a file to save to and resume from
       (every ``checkpoint_every=`` steps); ``device=``: "cpu" (default) or "cuda".
     - any other keyword: a hyperparameter of ``mdpt_lib.config.HParams`` overriding the default.

@@ -81,17 +81,28 @@ def training_state_bytes(trained: list[nn.Module], used: list[nn.Module]) -> int
 
 
 class StepTimer:
-    """Accumulates wall time of blocks: ``with timer: ...``; ``.per_step(n)`` in seconds."""
+    """Wall time per training step, leaving out the first ``warmup`` steps of a stage.
 
-    def __init__(self) -> None:
+    The first steps of a process pay one-time costs (kernel compilation, allocator growth) that
+    would otherwise bias short runs: ``with timer.step(i): ...`` times step ``i`` if ``i >= warmup``.
+    """
+
+    def __init__(self, warmup: int = 10) -> None:
+        self.warmup = warmup
         self.seconds = 0.0
+        self.steps = 0
 
-    def __enter__(self) -> StepTimer:
-        self._t = time.perf_counter()
-        return self
+    @contextlib.contextmanager
+    def step(self, index: int) -> Iterator[None]:
+        start = time.perf_counter()
+        yield
+        if index >= self.warmup:
+            self.seconds += time.perf_counter() - start
+            self.steps += 1
 
-    def __exit__(self, *exc) -> None:
-        self.seconds += time.perf_counter() - self._t
+    def per_step(self) -> float:
+        """Mean seconds per timed step (nan when no step was timed)."""
+        return self.seconds / self.steps if self.steps else float("nan")
 
 
 COUNTS = {"env_steps": 0, "train_steps": 0}

@@ -136,7 +136,7 @@ class Trainer:
                 PeakMemory(self.data.device) as mem,
             ):
                 while self.step < self.spec.guidance_steps:
-                    with self._timers[1]:
+                    with self._timers[1].step(self.step):
                         logs = self.guidance_step()
                     self.step += 1
                     self._after_step(logs, bar, mem)
@@ -156,7 +156,7 @@ class Trainer:
                 PeakMemory(self.data.device) as mem,
             ):
                 while self.step < self.spec.steps:
-                    with self._timers[2]:
+                    with self._timers[2].step(self.step):
                         logs = self.diffusion_step()
                     self.step += 1
                     self._after_step(logs, bar, mem)
@@ -202,7 +202,7 @@ class Trainer:
             "device": str(self.data.device),
             "diffusion_steps": self.spec.steps,
             "guidance_steps": self.spec.guidance_steps if self.mode.pretrain else 0,
-            "diffusion_step_seconds": self._timers[2].seconds / max(self.spec.steps, 1),
+            "diffusion_step_seconds": self._timers[2].per_step(),
             "stage2_peak_mb": self._peaks[2] * mb,
             "stage2_train_state_mb": training_state_bytes(
                 policy_trained + (guidance_nets if g_trained else []),
@@ -212,7 +212,7 @@ class Trainer:
         }
         if self.mode.pretrain:
             out |= {
-                "guidance_step_seconds": self._timers[1].seconds / max(self.spec.guidance_steps, 1),
+                "guidance_step_seconds": self._timers[1].per_step(),
                 "stage1_peak_mb": self._peaks[1] * mb,
                 "stage1_train_state_mb": training_state_bytes(
                     guidance_nets,
@@ -239,7 +239,7 @@ class Trainer:
             "generator": self.generator.get_state(),
             "torch_rng": torch.get_rng_state(),
             "results": self.results,
-            "seconds": {k: t.seconds for k, t in self._timers.items()},
+            "timers": {k: (t.seconds, t.steps) for k, t in self._timers.items()},
             "peaks": self._peaks,
         }
 
@@ -274,6 +274,6 @@ class Trainer:
         self.generator.set_state(state["generator"])
         torch.set_rng_state(state["torch_rng"])
         self.results = state["results"]
-        for k, s in state["seconds"].items():
-            self._timers[k].seconds = s
+        for k, (seconds, steps) in state["timers"].items():
+            self._timers[k].seconds, self._timers[k].steps = seconds, steps
         self._peaks = state["peaks"]

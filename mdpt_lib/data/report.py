@@ -44,7 +44,8 @@ def dataset_stats(dataset_id: str, build: bool = False) -> dict:
         "level": spec.level,
         "aliases": [a for a in spec.aliases if a != dataset_id],
     }
-    if not build and not dataset_file(spec.task, spec.level).exists():
+    cheap = spec.level == "mixed"  # the committed replay buffer: nothing to roll out
+    if not (build or cheap) and not dataset_file(spec.task, spec.level).exists():
         row["status"] = "not built (run with --build)"
         return row
     try:

@@ -1,0 +1,60 @@
+"""Finding 1: how much guidance helps, at which stage of training, for which algorithm.
+
+For IDQL and Diffusion-QL, the same diffusion policies are evaluated along training both with their
+guidance at inference and without it (a plain sample of the diffusion model), under four training
+conditions (``mdpt_lib.modes``):
+- ``joint``: the official way, guidance trained alongside the actor;
+- ``no_guidance``: the actor never sees the guidance in training (the critic still trains, for
+  inference);
+- ``delayed_guidance``: the guidance enters the actor's training half-way;
+- ``random_guidance``: the guidance is frozen at its random initialisation.
+IDQL's actor never uses its guidance in training, so its conditions differ only at inference: the
+experiment shows that too. Returns one row per (algo, condition, inference, step, seed).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from mdpt_lib.experiments.curves import train_with_curve
+from mdpt_lib.experiments.scales import Scale
+
+ALGOS = ("idql", "dql")
+CONDITIONS = ("joint", "no_guidance", "delayed_guidance", "random_guidance")
+
+
+def run(
+    dataset_id: str,
+    seeds: list[int],
+    steps: int,
+    scale: Scale,
+    device: str = "cpu",
+    progress: bool = True,
+) -> pd.DataFrame:
+    frames = []
+    for algo in ALGOS:
+        for mode in CONDITIONS:
+            extra = {"guidance_from": steps // 2} if mode == "delayed_guidance" else {}
+            _, curve = train_with_curve(
+                dataset_id,
+                algo,
+                mode,
+                seeds,
+                steps,
+                scale,
+                device,
+                progress,
+                eval_unguided=True,
+                **extra,
+            )
+            frames.append(curve)
+    return pd.concat(frames, ignore_index=True)
+
+
+def guidance_gap(df: pd.DataFrame) -> pd.DataFrame:
+    """Guided minus unguided score, per algo, condition and step (mean over seeds)."""
+    wide = df.pivot_table(
+        index=["algo", "mode", "step", "seed"], columns="inference", values="score"
+    )
+    wide["gap"] = wide["guided"] - wide["unguided"]
+    return wide.groupby(["algo", "mode", "step"]).gap.mean().reset_index()
