@@ -1,0 +1,84 @@
+"""Run an experiment's grid as independent, resumable jobs through Ray.
+
+    python -m mdpt_lib.experiments run guidance_first --scale full            # this machine's cores
+    python -m mdpt_lib.experiments run transfer --scale full --address auto    # an existing Ray cluster
+    python -m mdpt_lib.experiments list necessity --scale book                 # the jobs, and which are done
+
+Each job writes ``results/<experiment>/<job>.json``; finished jobs are skipped, so rerunning the same
+command after an interruption continues the grid. Every Ray worker runs one job on one core with one
+torch thread (two multi-threaded torch processes on the same cores slow each other to a crawl).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from mdpt_lib.experiments.grid import EXPERIMENTS, PAPER_LEVELS, PAPER_TASKS, RESULTS, jobs, run_job
+
+
+def _run_remote(job, out: str, device: str) -> str:
+    os.environ["OMP_NUM_THREADS"] = "1"
+    return str(run_job(job, Path(out), device=device, threads=1))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m mdpt_lib.experiments",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("command", choices=["run", "list"])
+    parser.add_argument("experiment", choices=EXPERIMENTS)
+    parser.add_argument("--scale", default="full", choices=["quick", "book", "full"])
+    parser.add_argument("--tasks", nargs="+", default=list(PAPER_TASKS))
+    parser.add_argument("--levels", nargs="+", default=list(PAPER_LEVELS))
+    parser.add_argument(
+        "--seeds-per-job",
+        type=int,
+        default=1,
+        help="seeds trained together in one job (one process, batched)",
+    )
+    parser.add_argument("--out", type=Path, default=None, help="default: results/<experiment>")
+    parser.add_argument("--address", default=None, help="an existing Ray cluster (e.g. auto)")
+    parser.add_argument("--cpus", type=int, default=None, help="local workers (default: all cores)")
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args(argv)
+
+    out = args.out or RESULTS / args.experiment
+    grid = jobs(args.experiment, args.scale, args.tasks, args.levels, args.seeds_per_job)
+    todo = [j for j in grid if not (out / f"{j.id}.json").exists()]
+    print(
+        f"{args.experiment} at scale {args.scale}: {len(grid)} jobs, {len(grid) - len(todo)} done, "
+        f"{len(todo)} to run -> {out}"
+    )
+    if args.command == "list" or not todo:
+        for j in grid:
+            print(("done  " if j not in todo else "todo  ") + j.id)
+        return
+
+    import ray
+
+    ray.init(
+        address=args.address,
+        num_cpus=None if args.address else (args.cpus or os.cpu_count()),
+        include_dashboard=False,
+        log_to_driver=False,
+        runtime_env={"env_vars": {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}},
+    )
+    remote = ray.remote(num_cpus=1, max_retries=0)(_run_remote)
+    pending = [remote.remote(j, str(out), args.device) for j in todo]
+    with tqdm(total=len(pending), desc=args.experiment, unit="job") as bar:
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            for ref in done:
+                bar.write(f"finished {Path(ray.get(ref)).name}")
+                bar.update(1)
+    ray.shutdown()
+
+
+if __name__ == "__main__":
+    main()

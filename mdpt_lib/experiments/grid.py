@@ -1,0 +1,142 @@
+"""Experiment grids as independent jobs, each writing its own result file.
+
+A job is one cell of an experiment's protocol (dataset x algorithm x condition x group of seeds).
+``run_job`` trains it, writes ``<out>/<job id>.json`` atomically (config, seeds, scores at every
+evaluation, wall time, costs, git commit, package versions) and returns the path; a job whose file
+exists is finished and is skipped, so an interrupted grid loses at most the jobs in flight.
+``python -m mdpt_lib.experiments`` runs a grid through Ray.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from dataclasses import asdict, dataclass
+from importlib import metadata
+from pathlib import Path
+
+from mdpt_lib.data.registry import dataset_id
+from mdpt_lib.experiments.scales import get_scale
+
+RESULTS = Path(__file__).resolve().parents[2] / "results"
+"""Committed results of full-scale runs: ``results/<experiment>/<job>.json``."""
+
+EXPERIMENTS = ("necessity", "guidance_first", "transfer")
+PAPER_TASKS = ("hopper", "halfcheetah", "walker2d")
+PAPER_LEVELS = ("medium", "medium-replay", "medium-expert", "expert")
+PACKAGES = ("torch", "numpy", "gymnasium", "pybullet", "pybullet_envs_gymnasium", "mdpt_lib")
+
+
+@dataclass(frozen=True)
+class Job:
+    experiment: str
+    dataset: str  # registry id
+    algo: str  # "idql" | "dql" | "both" (transfer trains both)
+    mode: str  # a training mode, or "all" for transfer
+    seeds: tuple[int, ...]
+    scale: str
+
+    @property
+    def id(self) -> str:
+        seeds = "-".join(map(str, self.seeds))
+        return f"{self.dataset}__{self.algo}__{self.mode}__seeds{seeds}__{self.scale}"
+
+
+def jobs(
+    experiment: str, scale: str, tasks=PAPER_TASKS, levels=PAPER_LEVELS, seeds_per_job: int = 1
+) -> list[Job]:
+    """The protocol of ``experiment`` at ``scale`` as a list of jobs (``scale.seeds`` seeds each cell)."""
+    from mdpt_lib.experiments import guidance_first, necessity
+
+    sc = get_scale(scale)
+    if experiment not in EXPERIMENTS:
+        raise ValueError(
+            f"unknown experiment {experiment!r}: valid ones are {', '.join(EXPERIMENTS)}"
+        )
+    # transfer swaps guidance between the seeds of one job: all of a cell's seeds train together
+    size = sc.seeds if experiment == "transfer" else seeds_per_job
+    groups = [tuple(range(i, min(i + size, sc.seeds))) for i in range(0, sc.seeds, size)]
+    cells = {
+        "necessity": [(a, m) for a in necessity.ALGOS for m in necessity.CONDITIONS],
+        "guidance_first": [(a, m) for a in guidance_first.ALGOS for m in guidance_first.MODES],
+        "transfer": [("both", "all")],
+    }[experiment]
+    return [
+        Job(experiment, dataset_id(t, lv), a, m, g, scale)
+        for t in tasks
+        for lv in levels
+        for a, m in cells
+        for g in groups
+        if len(g) >= 1
+    ]
+
+
+def provenance() -> dict:
+    from mdpt_lib.data.behaviour import git_commit
+
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return {
+        "git_commit": git_commit(),
+        "packages": versions,
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "written": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+
+def run_job(job: Job, out: Path, device: str = "cpu", threads: int = 1) -> Path:
+    """Train one job and write its result file (skipped when the file exists)."""
+    import torch
+
+    from mdpt_lib.data.registry import get_dataset_spec
+    from mdpt_lib.experiments import transfer
+    from mdpt_lib.experiments.curves import train_with_curve
+
+    path = Path(out) / f"{job.id}.json"
+    if path.exists():
+        return path
+    torch.set_num_threads(threads)
+    sc = get_scale(job.scale)
+    start = time.perf_counter()
+    seeds = list(job.seeds)
+    result: dict = {"job": asdict(job), "scale": asdict(sc)}
+    if job.experiment == "transfer":
+        task = get_dataset_spec(job.dataset).task
+        df = transfer.run(job.dataset, task, seeds, sc.steps, sc, device=device, progress=False)
+        result["episodes"] = df.to_dict(orient="records")
+    else:
+        extra = {"guidance_from": sc.steps // 2} if job.mode == "delayed_guidance" else {}
+        agents, curve = train_with_curve(
+            job.dataset,
+            job.algo,
+            job.mode,
+            seeds,
+            sc.steps,
+            sc,
+            device,
+            progress=False,
+            eval_unguided=job.experiment == "necessity",
+            **extra,
+        )
+        result["curve"] = curve.to_dict(orient="records")
+        result["measure"] = agents[0].results["measure"]
+    result["wall_seconds"] = time.perf_counter() - start
+    result["provenance"] = provenance()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    tmp.write_text(json.dumps(result, indent=1) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def load_results(experiment: str, folder: Path | None = None) -> list[dict]:
+    """Every finished job's result of ``experiment`` (from ``results/`` by default)."""
+    folder = Path(folder or RESULTS / experiment)
+    return [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
