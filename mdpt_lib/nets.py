@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from itertools import pairwise
 
 import torch
@@ -22,6 +23,10 @@ from torch.nn import functional as F
 # ATen's mish and mish_backward, which take a third of a Diffusion-QL step. Same math, same numbers
 # to ~1e-7. Set MDPT_FAST_MISH=0 to use torch's own.
 FAST_MISH = os.environ.get("MDPT_FAST_MISH", "1") != "0"
+# torch.compile's first call imports torch internals that still use a deprecated torch.jit API
+warnings.filterwarnings(
+    "ignore", message="`torch.jit.script_method` is deprecated", category=DeprecationWarning
+)
 
 
 def _mish_forward(x: torch.Tensor) -> torch.Tensor:

@@ -17,7 +17,8 @@ def test_grids_cover_the_protocol():
     assert all(len(j.seeds) >= 2 for j in jobs("transfer", "full"))
 
 
-def test_a_job_writes_its_result_once(tmp_path):
+def test_a_job_writes_its_result_once(tmp_path, monkeypatch):
+    monkeypatch.setenv("MDPT_DATA_DIR", str(tmp_path / "cache"))
     job = Job(
         "guidance_first", "bullet-hopper-medium-replay-v0", "dql", "guidance_first", (0,), "quick"
     )
@@ -29,6 +30,7 @@ def test_a_job_writes_its_result_once(tmp_path):
     assert result["provenance"]["packages"]["torch"]
     stamp = path.stat().st_mtime_ns
     assert run_job(job, tmp_path) == path and path.stat().st_mtime_ns == stamp  # skipped
+    assert not list((tmp_path / "cache" / "experiments").glob("*.ckpt")), "checkpoint removed"
 
 
 def test_ray_runner_runs_and_resumes(tmp_path):

@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("command", choices=["run", "list"])
     parser.add_argument("experiment", choices=EXPERIMENTS)
-    parser.add_argument("--scale", default="full", choices=["quick", "book", "full"])
+    parser.add_argument("--scale", default="full", choices=["quick", "book", "long", "full"])
     parser.add_argument("--tasks", nargs="+", default=list(PAPER_TASKS))
     parser.add_argument("--levels", nargs="+", default=list(PAPER_LEVELS))
     parser.add_argument(
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     if args.command == "list" or not todo:
         for j in grid:
-            print(("done  " if j not in todo else "todo  ") + j.id)
+            print(("todo  " if j in todo else "done  ") + j.id, flush=True)
         return
 
     import ray

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
 
+from mdpt_lib.data.paths import cache_dir
 from mdpt_lib.data.registry import dataset_id
 from mdpt_lib.experiments.scales import get_scale
 
@@ -113,6 +114,8 @@ def run_job(job: Job, out: Path, device: str = "cpu", threads: int = 1) -> Path:
         result["episodes"] = df.to_dict(orient="records")
     else:
         extra = {"guidance_from": sc.steps // 2} if job.mode == "delayed_guidance" else {}
+        # a checkpoint in the cache lets an interrupted job continue mid-way in a later run
+        ckpt = cache_dir() / "experiments" / f"{job.experiment}__{job.id}.ckpt"
         agents, curve = train_with_curve(
             job.dataset,
             job.algo,
@@ -123,6 +126,8 @@ def run_job(job: Job, out: Path, device: str = "cpu", threads: int = 1) -> Path:
             device,
             progress=False,
             eval_unguided=job.experiment == "necessity",
+            checkpoint=ckpt,
+            checkpoint_every=1000,
             **extra,
         )
         result["curve"] = curve.to_dict(orient="records")
@@ -133,6 +138,8 @@ def run_job(job: Job, out: Path, device: str = "cpu", threads: int = 1) -> Path:
     tmp = path.with_name(path.name + f".tmp{os.getpid()}")
     tmp.write_text(json.dumps(result, indent=1) + "\n")
     os.replace(tmp, path)
+    if job.experiment != "transfer":
+        ckpt.unlink(missing_ok=True)  # the result file now stands for the finished job
     return path
 
 

@@ -1,6 +1,7 @@
 """Run sizes. ``quick`` is the CI smoke size (each notebook within ~2 minutes on 2 cores), ``book``
-the size the rendered book executes (each notebook within ~10 minutes), ``full`` the paper's
-protocol (hours per job; run through ``python -m mdpt_lib.experiments``).
+the size the rendered book executes (each notebook within ~10 minutes), ``long`` the size of the
+committed precomputed results, ``full`` the paper's protocol (hours per job; all run through
+``python -m mdpt_lib.experiments``).
 
 Where a size departs from the paper's hyperparameters (``mdpt_lib.config``), it is here, in the
 open: smaller networks and fewer candidate actions make CPU runs feasible; the book says so beside
@@ -46,6 +47,17 @@ SCALES: dict[str, Scale] = {
         evaluations=4,
         rows=100_000,
         overrides={"all": {"hidden": 128, "critic_hidden": 128}, "idql": {"candidates": 32}},
+    ),
+    # the size of the precomputed results committed under results/: the paper's networks, a tenth
+    # of its training (IDQL with 32 candidates instead of 256, for CPU evaluation)
+    "long": Scale(
+        "long",
+        steps=20_000,
+        seeds=3,
+        episodes=10,
+        evaluations=10,
+        rows=1_000_000,
+        overrides={"idql": {"candidates": 32}},
     ),
     "full": Scale("full", steps=200_000, seeds=5, episodes=10, evaluations=20, rows=1_000_000),
 }
