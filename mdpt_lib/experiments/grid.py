@@ -64,12 +64,13 @@ def jobs(
         "guidance_first": [(a, m) for a in guidance_first.ALGOS for m in guidance_first.MODES],
         "transfer": [("both", "all")],
     }[experiment]
+    # seeds vary slowest: a partly run grid holds every condition for its first seeds
     return [
         Job(experiment, dataset_id(t, lv), a, m, g, scale)
+        for g in groups
         for t in tasks
         for lv in levels
         for a, m in cells
-        for g in groups
         if len(g) >= 1
     ]
 
