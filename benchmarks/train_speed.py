@@ -58,7 +58,7 @@ def gemm_gflops(n: int = 1024, reps: int = 20) -> float:
     return 2 * n**3 * reps / (time.perf_counter() - t) / 1e9
 
 
-def child(algo: str, mode: str, seeds: int, steps: int, threads: int, compile_: bool) -> dict:
+def child(algo: str, mode: str, seeds: int, steps: int, threads: int) -> dict:
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
@@ -74,7 +74,6 @@ def child(algo: str, mode: str, seeds: int, steps: int, threads: int, compile_: 
         seed=list(range(seeds)),
         task="halfcheetah",
         guidance_steps=steps,
-        **({"compile": True} if compile_ else {}),
     )
     out = {"algo": algo, "mode": mode, "seeds": seeds, "threads": threads}
     stages = [("guidance", trainer.guidance_step)] if mode == "guidance_first" else []
@@ -118,13 +117,12 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=100, help="timed steps per stage")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 4], help="seeds per process")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--compile", action="store_true", help="torch.compile the training step")
     parser.add_argument("--configs", nargs="+", default=[f"{a}:{m}" for a, m in CONFIGS])
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         algo, mode, seeds = args.child.split(":")
-        print(json.dumps(child(algo, mode, int(seeds), args.steps, args.threads, args.compile)))
+        print(json.dumps(child(algo, mode, int(seeds), args.steps, args.threads)))
         return
     rows = []
     for config in args.configs:
@@ -138,7 +136,7 @@ def main() -> None:
                 str(args.steps),
                 "--threads",
                 str(args.threads),
-            ] + (["--compile"] if args.compile else [])
+            ]
             done = subprocess.run(cmd, capture_output=True, text=True, check=True)
             rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
             r = rows[-1]

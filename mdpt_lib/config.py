@@ -75,6 +75,7 @@ ALGO_DEFAULTS: dict[str, HParams] = {
         actor_ema=0.9999,
         actor_ema_every=1,
         actor_ema_start=0,
+        actor_ema_warmup=True,
     ),
     # Diffusion-QL: BC + eta * Q term in training, 50 candidates by softmax(beta min Q) (code).
     "dql": HParams(net="dql_mlp", guidance="double_q", eta=1.0, candidates=50),
