@@ -2,10 +2,14 @@
 
 Every notebook's second cell is ``params = validate_params(env=env, dataset=dataset, ...)``: a bad
 value fails there, within a second, with a message that names the parameter and the valid values.
+
+``MDPT_QUICK=1`` in the environment forces ``quick=True`` in every notebook: that is how a book build
+(which runs notebooks with their default parameters) is made CI-sized (``python -m mdpt_lib.book --quick``).
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from mdpt_lib.data.registry import LEVELS, dataset_id
@@ -65,6 +69,7 @@ def validate_params(env, dataset, seeds, steps, quick, device="cpu", episodes=10
     episodes = _positive_int("episodes", episodes, "evaluation episodes, e.g. -p episodes 10")
     if not isinstance(quick, bool):
         raise ParameterError(f"parameter quick={quick!r}: True or False (papermill: -p quick True)")
+    quick = quick or os.environ.get("MDPT_QUICK") == "1"
     if device not in ("cpu", "cuda"):
         raise ParameterError(f"parameter device={device!r}: valid values are cpu, cuda")
     if device == "cuda":
