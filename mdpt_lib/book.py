@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -19,8 +20,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def vendor_mathjax() -> Path:
+    """Copy MathJax 3 (from the django-static-mathjax package) into ``book/_static/mathjax``."""
+    import mathjax
+
+    target = ROOT / "book" / "_static" / "mathjax"
+    if not (target / "tex-mml-chtml.js").exists():
+        source = Path(mathjax.__file__).parent / "static" / "mathjax" / "es5"
+        shutil.copytree(source, target, dirs_exist_ok=True)
+    return target
+
+
 def build(quick: bool = False, force: bool = False, out: Path | None = None) -> Path:
     """Build the book into ``out`` (default ``_build``); return the path of its ``index.html``."""
+    vendor_mathjax()
     out = Path(out or ROOT)
     config = ROOT / "_config.yml"
     env = dict(

@@ -4,8 +4,9 @@
     python scripts/check_book_in_browser.py [_build/html] [--screenshot book.png]
 
 Loads each page with JavaScript (MathJax, the theme) the way a browser shows it, asserts that the
-index has the chapter list and that the notebook page shows its figure and glued numbers (no "??"
-or unresolved glue), and saves a screenshot of the notebook page. Exits non-zero on a failed check.
+index has the chapter list, that MathJax (served with the book) typesets a theory page, and that the
+notebook page shows its figure and glued numbers (no "??" or unresolved glue), and saves a
+screenshot of the notebook page. Exits non-zero on a failed check.
 """
 
 from __future__ import annotations
@@ -65,6 +66,10 @@ def main() -> None:
     for chapter in ("Background", "The three findings", "Exercises"):
         if chapter not in dom:
             failures.append(f"index: no '{chapter}' in the navigation")
+
+    maths = run((args.html / "book" / "diffusion_policies.html").resolve().as_uri(), "--dump-dom")
+    if "mjx-container" not in maths:
+        failures.append("book/diffusion_policies.html: MathJax did not typeset the equations")
 
     dom = run(page.as_uri(), "--dump-dom")
     if "<img" not in dom:
