@@ -18,6 +18,15 @@ from mdpt_lib.data.paths import behaviour_dir
 from mdpt_lib.data.registry import DATASETS, check_against_published
 from mdpt_lib.envs import TASKS
 
+SNAPSHOTS = {
+    "random": ["random_actor.npz"],
+    "medium": ["medium_actor.npz"],
+    "expert": ["expert_actor.npz"],
+    "mixed": ["mixed.npz"],
+    "medium-expert": ["medium_actor.npz", "expert_actor.npz"],
+}
+"""The committed behaviour artifacts each level is built from."""
+
 
 def progress_note(task: str) -> str:
     """How far the behaviour run of ``task`` got, from its committed ``progress.json``."""
@@ -44,6 +53,10 @@ def dataset_stats(dataset_id: str, build: bool = False) -> dict:
         "level": spec.level,
         "aliases": [a for a in spec.aliases if a != dataset_id],
     }
+    needed = SNAPSHOTS[spec.level]
+    if not all((behaviour_dir() / spec.task / name).exists() for name in needed):
+        row["status"] = "not reached: " + progress_note(spec.task)
+        return row
     cheap = spec.level == "mixed"  # the committed replay buffer: nothing to roll out
     if not (build or cheap) and not dataset_file(spec.task, spec.level).exists():
         row["status"] = "not built (run with --build)"
