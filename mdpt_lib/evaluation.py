@@ -3,7 +3,7 @@
 With ``episodes = K`` and ``N`` candidates per state, every step asks the diffusion model for ``K x N``
 candidate actions at once and the guidance scores them at once; finished episodes drop out of the
 batch. Environments step in this process: a bullet step costs ~0.3 ms while the batched policy call
-costs milliseconds, so worker processes would not pay here (``benchmarks/evaluation.py`` measures it).
+costs milliseconds; ``benchmarks/evaluation.py`` measures whether worker processes would pay.
 """
 
 from __future__ import annotations
