@@ -12,7 +12,6 @@ dominates, they do not pay.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -79,7 +78,7 @@ def main() -> None:
             in_process(args.task, args.episodes, args.steps),
         ),
         (
-            f"{args.episodes} envs stepped in {os.cpu_count()} worker processes",
+            f"{args.episodes} envs stepped in {args.episodes} worker processes",
             in_workers(args.task, args.episodes, args.steps),
         ),
         (
