@@ -19,6 +19,7 @@ import torch
 
 from mdpt_lib.diffusion import cosine_lr
 from mdpt_lib.ensemble import EnsembleModule
+from mdpt_lib.nets import EnsembleMLP, Mish
 from mdpt_lib.replay import DataInfo
 
 
@@ -41,15 +42,16 @@ class Guidance(EnsembleModule):
         self.register_buffer("obs_mean", torch.as_tensor(info.obs_mean))
         self.register_buffer("obs_std", torch.as_tensor(info.obs_std))
         self.optimizers: list[torch.optim.Optimizer] = []
+        # both guidances hold twin Q critics (Mish MLPs) and their Polyak targets; the 2E members
+        # are laid out member-major: rows 2k and 2k+1 are member k's twins
+        o, a, h, n = info.obs_dim, info.act_dim, hp["critic_hidden"], hp["critic_layers"]
+        self.q = EnsembleMLP(2 * ensemble, o + a, 1, h, n, Mish)
+        self.q_target = EnsembleMLP(2 * ensemble, o + a, 1, h, n, Mish)
+        self.q_target.load_state_dict(self.q.state_dict())
+        self.q_target.requires_grad_(False)
 
     # --- what subclasses define ----------------------------------------------------------------
     needs_next_actions: bool = False  # does ``update`` need actions a' ~ pi(s') from a policy?
-
-    def q_values(
-        self, obs: torch.Tensor, actions: torch.Tensor, target: bool = False
-    ) -> torch.Tensor:
-        """Twin Q values: obs (E, B, obs) raw, actions (E, B, act) -> (E, 2, B)."""
-        raise NotImplementedError
 
     def score(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
         """Selection score of each candidate: (E, B, obs), (E, B, act) -> (E, B); higher is better."""
@@ -63,10 +65,22 @@ class Guidance(EnsembleModule):
         """Parameters of each optimiser."""
         raise NotImplementedError
 
+    @torch.no_grad()
     def update_targets(self) -> None:
-        """Polyak-average target networks (if any)."""
+        """Polyak-average the target critics: Q' <- (1 - tau) Q' + tau Q."""
+        for p, tp in zip(self.q.parameters(), self.q_target.parameters(), strict=True):
+            tp.lerp_(p, self.hp["critic_tau"])
 
     # --- shared machinery ----------------------------------------------------------------------
+    def q_values(
+        self, obs: torch.Tensor, actions: torch.Tensor, target: bool = False
+    ) -> torch.Tensor:
+        """Twin Q values: obs (E, B, obs) raw, actions (E, B, act) -> (E, 2, B)."""
+        x = torch.cat([self.normalize(obs), actions], -1)
+        E, B, D = x.shape
+        x = x.unsqueeze(1).expand(E, 2, B, D).reshape(2 * E, B, D)
+        return (self.q_target if target else self.q)(x).view(E, 2, B)
+
     def normalize(self, obs: torch.Tensor) -> torch.Tensor:
         return (obs - self.obs_mean) / self.obs_std
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import torch
 
 from mdpt_lib.guidance.base import Guidance
-from mdpt_lib.nets import EnsembleMLP, Mish
 from mdpt_lib.replay import DataInfo
 
 PRETRAIN_FORMS = ("td_policy", "sarsa")
@@ -29,11 +28,6 @@ class DoubleQGuidance(Guidance):
             raise ValueError(
                 f"unknown pretrain_form {hp['pretrain_form']!r}: one of {PRETRAIN_FORMS}"
             )
-        o, a, h, n = info.obs_dim, info.act_dim, hp["critic_hidden"], hp["critic_layers"]
-        self.q = EnsembleMLP(2 * ensemble, o + a, 1, h, n, Mish)
-        self.q_target = EnsembleMLP(2 * ensemble, o + a, 1, h, n, Mish)
-        self.q_target.load_state_dict(self.q.state_dict())
-        self.q_target.requires_grad_(False)
 
     @property
     def needs_next_actions(self) -> bool:
@@ -41,12 +35,6 @@ class DoubleQGuidance(Guidance):
 
     def parameter_groups(self):
         return [list(self.q.parameters())]
-
-    def q_values(self, obs, actions, target=False):
-        x = torch.cat([self.normalize(obs), actions], -1)
-        E, B, D = x.shape
-        x = x.unsqueeze(1).expand(E, 2, B, D).reshape(2 * E, B, D)
-        return (self.q_target if target else self.q)(x).view(E, 2, B)
 
     def score(self, obs, actions):
         return self.q_values(obs, actions, target=True).min(1).values
@@ -70,8 +58,3 @@ class DoubleQGuidance(Guidance):
         q_loss = err.sum((1, 2)) / (2 * weight.sum(1).clamp(min=1))
         logs = {"q_loss": q_loss.mean().item(), "q_mean": q.mean().item()}
         return q_loss.sum(), logs
-
-    def update_targets(self):
-        with torch.no_grad():
-            for p, tp in zip(self.q.parameters(), self.q_target.parameters(), strict=True):
-                tp.lerp_(p, self.hp["critic_tau"])

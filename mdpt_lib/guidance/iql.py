@@ -9,7 +9,6 @@ Everything is in-sample: training never needs the policy. Score = min_j Q'_j(s, 
 from __future__ import annotations
 
 import torch
-from torch import nn
 
 from mdpt_lib.guidance.base import Guidance
 from mdpt_lib.nets import EnsembleMLP, Mish
@@ -27,24 +26,12 @@ class IQLGuidance(Guidance):
 
     def __init__(self, ensemble: int, info: DataInfo, hp: dict) -> None:
         super().__init__(ensemble, info, hp)
-        o, a, h, n = info.obs_dim, info.act_dim, hp["critic_hidden"], hp["critic_layers"]
-        self.q = EnsembleMLP(2 * ensemble, o + a, 1, h, n, Mish)  # members (E, twin) flattened
-        self.q_target = EnsembleMLP(2 * ensemble, o + a, 1, h, n, Mish)
-        self.q_target.load_state_dict(self.q.state_dict())
-        self.q_target.requires_grad_(False)
-        self.v = EnsembleMLP(ensemble, o, 1, h, n, Mish)
+        self.v = EnsembleMLP(
+            ensemble, info.obs_dim, 1, hp["critic_hidden"], hp["critic_layers"], Mish
+        )
 
     def parameter_groups(self):
         return [list(self.q.parameters()), list(self.v.parameters())]
-
-    def _twin(self, net: nn.Module, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-        x = torch.cat([self.normalize(obs), actions], -1)  # (E, B, o + a)
-        E, B, D = x.shape
-        x = x.unsqueeze(1).expand(E, 2, B, D).reshape(2 * E, B, D)
-        return net(x).view(E, 2, B)
-
-    def q_values(self, obs, actions, target=False):
-        return self._twin(self.q_target if target else self.q, obs, actions)
 
     def value(self, obs: torch.Tensor) -> torch.Tensor:
         """V(s): (E, B, obs) -> (E, B)."""
@@ -73,8 +60,3 @@ class IQLGuidance(Guidance):
             "q_mean": q.mean().item(),
         }
         return (v_loss + q_loss).sum(), logs
-
-    def update_targets(self):
-        with torch.no_grad():
-            for p, tp in zip(self.q.parameters(), self.q_target.parameters(), strict=True):
-                tp.lerp_(p, self.hp["critic_tau"])
