@@ -83,12 +83,12 @@ def child(algo: str, mode: str, seeds: int, steps: int, threads: int) -> dict:
             trainer.guidance.freeze()
         for _ in range(5):  # warm-up
             step()
-        with FlopCounterMode(display=False) as counter:
-            step()
         t = time.perf_counter()
         for _ in range(steps):
             step()
         sec = (time.perf_counter() - t) / steps
+        with FlopCounterMode(display=False) as counter:  # after timing: it slows what follows
+            step()
         out[f"{name}_steps_per_s"] = seeds / sec
         out[f"{name}_gflop_per_step"] = counter.get_total_flops() / seeds / 1e9
         out[f"{name}_gflops"] = counter.get_total_flops() / sec / 1e9
