@@ -1,5 +1,8 @@
 """Build the book: ``python -m mdpt_lib.book [--quick] [--force]``.
 
+First prints the environment check of ``python -m mdpt_lib smoke`` (each task's sizes and the return
+of one random episode), then builds.
+
 Runs Jupyter Book 1 on the repository with warnings as errors (``-W --keep-going``; a failing
 notebook cell fails the build through ``nb_execution_raise_on_error``), executing the notebooks at
 their book-size defaults (``--quick``: the CI size, via ``MDPT_QUICK=1``), and prints the path of
@@ -73,6 +76,11 @@ def main() -> None:
     parser.add_argument("--force", action="store_true", help="re-execute every notebook")
     parser.add_argument("--out", type=Path, default=None, help="build folder parent (default: .)")
     args = parser.parse_args()
+    from mdpt_lib.smoke import main as smoke
+
+    print("Checking the four environments before the build:\n")
+    smoke()  # a second's check that the bullet tasks make and step here
+    print()
     build(args.quick, args.force, args.out)
 
 

@@ -21,3 +21,14 @@ def test_smoke_prints_a_row_per_task():
         assert int(row[2]) == TASKS[name].obs_dim
         assert int(row[3]) == TASKS[name].act_dim
         float(row[4])  # the return is a number
+
+
+def test_book_command_checks_the_environments_first(monkeypatch, capsys):
+    import mdpt_lib.book as book
+
+    built = []
+    monkeypatch.setattr(book, "build", lambda *args: built.append(args))
+    monkeypatch.setattr(sys, "argv", ["python -m mdpt_lib.book", "--quick"])
+    book.main()
+    out = capsys.readouterr().out
+    assert all(name in out for name in TASKS) and built == [(True, False, None)]
