@@ -125,3 +125,17 @@ def test_replay_buffer_compression_round_trip():
         np.testing.assert_array_equal(back[key], data[key], err_msg=key)
     # the buffer stopped mid-episode: its last row becomes a time-out
     assert back["timeouts"][-1] and back["timeouts"][:-1].tolist() == timeouts[:-1].tolist()
+
+
+def test_resumed_behaviour_run_forgets_snapshots_whose_files_are_gone(tmp_path, monkeypatch):
+    from mdpt_lib.data.behaviour import BehaviourRun
+
+    monkeypatch.setenv("MDPT_DATA_DIR", str(tmp_path / "cache"))
+    run = BehaviourRun("hopper", seed=0, out_dir=tmp_path / "out")
+    run.found = {"mixed", "medium", "expert"}
+    run.out.mkdir(parents=True)
+    for name in ("mixed.npz", "medium_actor.npz"):
+        (run.out / name).write_bytes(b"")
+    run.save()
+    again = BehaviourRun("hopper", seed=0, out_dir=tmp_path / "out")
+    assert again.try_resume() and again.found == {"mixed", "medium"}

@@ -38,6 +38,7 @@ from mdpt_lib.data.registry import EXPERT_TOLERANCE, MEDIUM_TARGET_RETURN, PUBLI
 from mdpt_lib.data.sac import SAC, ReplayBuffer, SACConfig
 from mdpt_lib.envs import get_task, make_env
 
+SNAPSHOT_FILES = {"mixed": "mixed.npz", "medium": "medium_actor.npz", "expert": "expert_actor.npz"}
 MEDIUM_WINDOW = 0.20
 EXPERT_WINDOW = 0.10
 assert EXPERT_WINDOW < EXPERT_TOLERANCE
@@ -185,7 +186,9 @@ class BehaviourRun:
         self.rng.bit_generator.state = state["rng"]
         torch.set_rng_state(state["torch_rng"])
         self.step, self.episodes, self.wall = state["step"], state["episodes"], state["wall"]
-        self.found, self.log = set(state["found"]), state["log"]
+        # a snapshot written after the last commit of a checkout that is gone must be found again
+        self.found = {n for n in state["found"] if (self.out / SNAPSHOT_FILES[n]).exists()}
+        self.log = state["log"]
         return True
 
     def write_snapshot(self, level: str, returns: np.ndarray | None = None) -> None:
