@@ -38,7 +38,13 @@ from mdpt_lib.data.registry import EXPERT_TOLERANCE, MEDIUM_TARGET_RETURN, PUBLI
 from mdpt_lib.data.sac import SAC, ReplayBuffer, SACConfig
 from mdpt_lib.envs import get_task, make_env
 
-SNAPSHOT_FILES = {"mixed": "mixed.npz", "medium": "medium_actor.npz", "expert": "expert_actor.npz"}
+SNAPSHOT_FILES = {
+    "random": "random_actor.npz",
+    "mixed": "mixed.npz",
+    "medium": "medium_actor.npz",
+    "expert": "expert_actor.npz",
+}
+"""The committed file of each snapshot a behaviour run writes (medium-expert uses two of them)."""
 MEDIUM_WINDOW = 0.20
 EXPERT_WINDOW = 0.10
 assert EXPERT_WINDOW < EXPERT_TOLERANCE

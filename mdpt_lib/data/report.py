@@ -12,20 +12,12 @@ import json
 
 import numpy as np
 
+from mdpt_lib.data.behaviour import SNAPSHOT_FILES
 from mdpt_lib.data.build import MissingSnapshotError, dataset_file
 from mdpt_lib.data.layouts import episode_returns
 from mdpt_lib.data.paths import behaviour_dir
 from mdpt_lib.data.registry import DATASETS, check_against_published
 from mdpt_lib.envs import TASKS
-
-SNAPSHOTS = {
-    "random": ["random_actor.npz"],
-    "medium": ["medium_actor.npz"],
-    "expert": ["expert_actor.npz"],
-    "mixed": ["mixed.npz"],
-    "medium-expert": ["medium_actor.npz", "expert_actor.npz"],
-}
-"""The committed behaviour artifacts each level is built from."""
 
 
 def progress_note(task: str) -> str:
@@ -53,7 +45,8 @@ def dataset_stats(dataset_id: str, build: bool = False) -> dict:
         "level": spec.level,
         "aliases": [a for a in spec.aliases if a != dataset_id],
     }
-    needed = SNAPSHOTS[spec.level]
+    levels = ("medium", "expert") if spec.level == "medium-expert" else (spec.level,)
+    needed = [SNAPSHOT_FILES[lv] for lv in levels]
     if not all((behaviour_dir() / spec.task / name).exists() for name in needed):
         row["status"] = "not reached: " + progress_note(spec.task)
         return row
