@@ -4,7 +4,8 @@ import json
 import subprocess
 import sys
 
-from mdpt_lib.experiments.grid import Job, jobs, run_job
+from mdpt_lib.experiments.grid import EXPERIMENTS, RESULTS, Job, jobs, load_results, run_job
+from mdpt_lib.experiments.precomputed import command, precomputed
 
 
 def test_grids_cover_the_protocol():
@@ -31,6 +32,29 @@ def test_a_job_writes_its_result_once(tmp_path, monkeypatch):
     stamp = path.stat().st_mtime_ns
     assert run_job(job, tmp_path) == path and path.stat().st_mtime_ns == stamp  # skipped
     assert not list((tmp_path / "cache" / "experiments").glob("*.ckpt")), "checkpoint removed"
+
+    pre = precomputed("guidance_first", "hopper-bullet-mixed-v0", folder=tmp_path)  # an alias
+    assert pre.source == "precomputed (quick scale)"
+    assert set(pre.curves["dataset"]) == {job.dataset} and len(pre.costs) == 1
+    assert pre.commands == [command(job)] and command(job) in pre.describe()
+    assert precomputed("guidance_first", "bullet-hopper-medium-v0", folder=tmp_path).empty
+
+
+def _regenerated_ids(cmd: str) -> list[str]:
+    """The job ids the runner's command line ``cmd`` would run."""
+    words = cmd.split()
+    opt = {w[2:]: words[i + 1] for i, w in enumerate(words) if w.startswith("--")}
+    exp = words[words.index("run") + 1]
+    grid = jobs(exp, opt["scale"], [opt["tasks"]], [opt["levels"]], int(opt["seeds-per-job"]))
+    return [j.id for j in grid]
+
+
+def test_committed_results_say_how_to_regenerate_them():
+    for experiment in EXPERIMENTS:
+        for r in load_results(experiment, RESULTS / experiment):
+            job = Job(**{**r["job"], "seeds": tuple(r["job"]["seeds"])})
+            assert job.id in _regenerated_ids(command(job)), job.id
+            assert r["provenance"]["git_commit"] and r["wall_seconds"] > 0
 
 
 def test_ray_runner_runs_and_resumes(tmp_path):

@@ -1,0 +1,92 @@
+"""Committed results of longer runs (``results/<experiment>/``), ready to show beside a live run.
+
+The notebooks run each experiment small enough to execute while the book builds. What the grid
+runner (``python -m mdpt_lib.experiments``) made at a larger scale is committed under ``results/``;
+:func:`precomputed` reads it back as the same tidy rows the live run produces, with a ``source``
+label and the command that regenerates each job, so a table never mixes the two silently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from mdpt_lib.data.registry import SAME_DATA, get_dataset_spec
+from mdpt_lib.experiments.grid import RESULTS, Job, load_results
+
+
+def command(job: Job | dict) -> str:
+    """The command that (re)generates ``job``'s result file (it runs the job's whole dataset cell)."""
+    job = Job(**{**job, "seeds": tuple(job["seeds"])}) if isinstance(job, dict) else job
+    spec = get_dataset_spec(job.dataset)
+    level = SAME_DATA.get(spec.level, spec.level) if spec.family == "d4rl" else spec.level
+    return (
+        f"python -m mdpt_lib.experiments run {job.experiment} --scale {job.scale} "
+        f"--tasks {spec.task} --levels {level} --seeds-per-job {len(job.seeds)}"
+    )
+
+
+@dataclass
+class Precomputed:
+    """The committed results of one experiment, optionally for one dataset."""
+
+    experiment: str
+    curves: pd.DataFrame  # one row per (algo, mode, dataset, seed, step, inference), as live runs
+    costs: pd.DataFrame  # one row per job: its measured costs
+    commands: list[str] = field(default_factory=list)
+    commits: list[str] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return self.curves.empty
+
+    @property
+    def source(self) -> str:
+        """The label every precomputed row carries, e.g. ``precomputed (long scale)``."""
+        scales = sorted(set(self.curves["scale"])) if not self.empty else []
+        return f"precomputed ({', '.join(scales)} scale)" if scales else "precomputed"
+
+    def describe(self) -> str:
+        if self.empty:
+            return f"no committed {self.experiment} results for this selection"
+        datasets = sorted(set(self.curves["dataset"]))
+        seeds = self.curves.groupby(["algo", "mode"])["seed"].nunique().min()
+        return "\n".join(
+            [
+                f"{self.source}: {len(self.costs)} jobs of {self.experiment} on {', '.join(datasets)}, "
+                f"{seeds} seeds per condition, made at commit(s) {', '.join(self.commits)}",
+                "regenerate with:",
+                *(f"  {c}" for c in self.commands),
+            ]
+        )
+
+
+def precomputed(
+    experiment: str, dataset: str | None = None, folder: Path | None = None
+) -> Precomputed:
+    """Read the committed results of ``experiment`` (from ``results/`` by default).
+
+    Only experiments with learning curves (``necessity``, ``guidance_first``) have ``curves``;
+    ``dataset`` (a registry id) keeps the jobs trained on that data, under any of its names.
+    """
+    names = get_dataset_spec(dataset).aliases if dataset else None
+    curves, costs, commands, commits = [], [], [], []
+    for r in load_results(experiment, folder or RESULTS / experiment):
+        job = r["job"]
+        if "curve" not in r or (names and job["dataset"] not in names):
+            continue
+        label = {"dataset": job["dataset"], "scale": job["scale"]}
+        curves.append(pd.DataFrame(r["curve"]).assign(**label))
+        costs.append({"algo": job["algo"], "mode": job["mode"], **label, **r["measure"]})
+        commands.append(command(job))
+        commits.append(r["provenance"]["git_commit"][:10])
+    frame = pd.concat(curves, ignore_index=True) if curves else pd.DataFrame()
+    return Precomputed(
+        experiment,
+        frame,
+        pd.DataFrame(costs),
+        sorted(set(commands)),
+        sorted(set(commits)),
+    )
