@@ -320,6 +320,7 @@ def fit(
             "spec": trainer.spec.__dict__,
             "seed": s,
             "measure": results["measure"],
+            "resumed": results.get("resumed", []),
             "log": results["log"],
             "evals": [r for r in results["evals"] if r["seed"] == s],
         }

@@ -274,6 +274,8 @@ class Trainer:
         self.generator.set_state(state["generator"])
         torch.set_rng_state(state["torch_rng"])
         self.results = state["results"]
+        # where this run continued from a checkpoint (result files show their interruptions)
+        self.results.setdefault("resumed", []).append({"stage": self.stage, "step": self.step})
         for k, (seconds, steps) in state["timers"].items():
             self._timers[k].seconds, self._timers[k].steps = seconds, steps
         self._peaks = state["peaks"]

@@ -81,3 +81,6 @@ def test_ray_runner_runs_and_resumes(tmp_path):
     assert len(files) == 1
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=True)
     assert "0 to run" in again.stdout
+    log = (tmp_path / "grid.log").read_text()
+    assert "start: python -m mdpt_lib.experiments run transfer" in log
+    assert "finished" in log and "grid complete" in log

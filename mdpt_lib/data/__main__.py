@@ -39,6 +39,9 @@ def main(argv: list[str] | None = None) -> None:
         "ids", nargs="*", help="dataset ids (default: every id whose snapshot exists)"
     )
     build.add_argument("--force", action="store_true", help="rebuild even if cached")
+    build.add_argument(
+        "--workers", type=int, default=None, help="processes (default: one per core)"
+    )
 
     stats = commands.add_parser(
         "stats", help="statistics of our datasets beside the published ones"
@@ -58,7 +61,10 @@ def main(argv: list[str] | None = None) -> None:
 
         for dataset_id in args.ids or list(DATASETS):
             try:
-                path = build_id(dataset_id) if args.force else ensure_built(dataset_id)
+                if args.force:
+                    path = build_id(dataset_id, workers=args.workers)
+                else:
+                    path = ensure_built(dataset_id, workers=args.workers)
                 print(f"{dataset_id}: {path}", flush=True)
             except MissingSnapshotError as err:
                 if args.ids:

@@ -232,13 +232,13 @@ def ensure_file(
     return build(task, level, seed, rows, workers, progress)
 
 
-def ensure_built(dataset_id: str, progress: bool = True) -> Path:
+def ensure_built(dataset_id: str, progress: bool = True, workers: int | None = None) -> Path:
     """Path of the finished local build of registry id ``dataset_id`` (built on first use)."""
     spec = get_dataset_spec(dataset_id)
-    return ensure_file(spec.task, spec.level, progress=progress)
+    return ensure_file(spec.task, spec.level, workers=workers, progress=progress)
 
 
-def build_id(dataset_id: str, progress: bool = True) -> Path:
+def build_id(dataset_id: str, progress: bool = True, workers: int | None = None) -> Path:
     """Rebuild registry id ``dataset_id`` into the cache, replacing any cached file."""
     spec = get_dataset_spec(dataset_id)
-    return build(spec.task, spec.level, progress=progress)
+    return build(spec.task, spec.level, workers=workers, progress=progress)

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
+import time
 from pathlib import Path
 
 from tqdm.auto import tqdm
@@ -23,6 +25,19 @@ from mdpt_lib.experiments.grid import EXPERIMENTS, PAPER_LEVELS, PAPER_TASKS, RE
 def _run_remote(job, out: str, device: str) -> str:
     os.environ["OMP_NUM_THREADS"] = "1"
     return str(run_job(job, Path(out), device=device, threads=1))
+
+
+class _Log:
+    """Appends timestamped lines to ``<out>/grid.log``: the record of starts, finishes and resumes."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def __call__(self, message: str) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        with self.path.open("a") as f:
+            f.write(f"{stamp} {message}\n")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -59,6 +74,9 @@ def main(argv: list[str] | None = None) -> None:
         for j in grid:
             print(("todo  " if j in todo else "done  ") + j.id, flush=True)
         return
+    log = _Log(out / "grid.log")
+    log(f"start: {' '.join(['python -m mdpt_lib.experiments', *(argv or sys.argv[1:])])}")
+    log(f"{len(grid)} jobs, {len(grid) - len(todo)} done, {len(todo)} to run")
 
     import ray
 
@@ -75,8 +93,11 @@ def main(argv: list[str] | None = None) -> None:
         while pending:
             done, pending = ray.wait(pending, num_returns=1)
             for ref in done:
-                bar.write(f"finished {Path(ray.get(ref)).name}")
+                name = Path(ray.get(ref)).name
+                bar.write(f"finished {name}")
+                log(f"finished {name}")
                 bar.update(1)
+    log("grid complete")
     ray.shutdown()
 
 

@@ -133,6 +133,7 @@ def run_job(job: Job, out: Path, device: str = "cpu", threads: int = 1) -> Path:
         )
         result["curve"] = curve.to_dict(orient="records")
         result["measure"] = agents[0].results["measure"]
+        result["resumed"] = agents[0].results["resumed"]  # (stage, step) of each continuation
     result["wall_seconds"] = time.perf_counter() - start
     result["provenance"] = provenance()
     path.parent.mkdir(parents=True, exist_ok=True)
