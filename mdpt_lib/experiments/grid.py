@@ -106,7 +106,7 @@ def run_job(job: Job, out: Path, device: str = "cpu", threads: int = 1) -> Path:
         return path
     torch.set_num_threads(threads)
     sc = get_scale(job.scale)
-    start = time.perf_counter()
+    start, origin = time.perf_counter(), provenance()  # the commit the job starts from
     seeds = list(job.seeds)
     result: dict = {"job": asdict(job), "scale": asdict(sc)}
     if job.experiment == "transfer":
@@ -135,7 +135,7 @@ def run_job(job: Job, out: Path, device: str = "cpu", threads: int = 1) -> Path:
         result["measure"] = agents[0].results["measure"]
         result["resumed"] = agents[0].results["resumed"]  # (stage, step) of each continuation
     result["wall_seconds"] = time.perf_counter() - start
-    result["provenance"] = provenance()
+    result["provenance"] = {**origin, "written": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + f".tmp{os.getpid()}")
     tmp.write_text(json.dumps(result, indent=1) + "\n")
