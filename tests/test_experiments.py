@@ -84,3 +84,15 @@ def test_ray_runner_runs_and_resumes(tmp_path):
     log = (tmp_path / "grid.log").read_text()
     assert "start: python -m mdpt_lib.experiments run transfer" in log
     assert "finished" in log and "grid complete" in log
+
+
+def test_verdict_reads_the_intervals():
+    from mdpt_lib.experiments.guidance_first import verdict
+    from mdpt_lib.stats import summarize
+
+    apart = summarize({"DQL joint": [1.0, 2, 3, 2], "DQL guidance_first": [10.0, 11, 12, 11]})
+    assert verdict(apart, "dql").startswith("guidance-first scored higher")
+    assert "do not overlap" in verdict(apart, "dql")
+    close = summarize({"IDQL joint": [1.0, 9, 5, 4], "IDQL guidance_first": [2.0, 8, 3, 5]})
+    assert verdict(close, "idql").startswith("joint training scored higher")
+    assert "overlap, so" in verdict(close, "idql")

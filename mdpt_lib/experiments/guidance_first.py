@@ -65,3 +65,22 @@ def final_scores(curves: pd.DataFrame) -> dict[str, object]:
         f"{a.upper()} {m}": g.score.to_numpy()
         for (a, m), g in last.groupby(["algo", "mode"], sort=False)
     }
+
+
+def verdict(final: pd.DataFrame, algo: str, statistic: str = "iqm") -> str:
+    """One sentence comparing guidance-first with joint for ``algo`` in a ``summarize`` table.
+
+    The table's rows are named ``"<ALGO> joint"`` and ``"<ALGO> guidance_first"`` (``final_scores``);
+    the sentence says which scored higher and whether the confidence intervals overlap.
+    """
+    joint, first = final.loc[f"{algo.upper()} joint"], final.loc[f"{algo.upper()} guidance_first"]
+    higher = "guidance-first" if first[statistic] > joint[statistic] else "joint training"
+    apart = (
+        first[f"{statistic}_low"] > joint[f"{statistic}_high"]
+        or joint[f"{statistic}_low"] > first[f"{statistic}_high"]
+    )
+    ci = "do not overlap" if apart else "overlap, so these runs do not separate the two"
+    return (
+        f"{higher} scored higher ({statistic.upper()} {first[statistic]:.1f} guidance-first vs "
+        f"{joint[statistic]:.1f} joint); the 95% intervals {ci}"
+    )

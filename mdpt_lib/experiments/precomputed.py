@@ -37,6 +37,7 @@ class Precomputed:
     costs: pd.DataFrame  # one row per job: its measured costs
     commands: list[str] = field(default_factory=list)
     commits: list[str] = field(default_factory=list)
+    scales: dict[str, dict] = field(default_factory=dict)  # name -> the scale's fields, as run
 
     @property
     def empty(self) -> bool:
@@ -57,6 +58,11 @@ class Precomputed:
             [
                 f"{self.source}: {len(self.costs)} jobs of {self.experiment} on {', '.join(datasets)}, "
                 f"{seeds} seeds per condition, made at commit(s) {', '.join(self.commits)}",
+                *(
+                    f"{name} scale: {s['steps']} diffusion steps, {s['evaluations']} evaluations "
+                    f"of {s['episodes']} episodes per seed, overrides {s['overrides'] or 'none'}"
+                    for name, s in self.scales.items()
+                ),
                 "regenerate with:",
                 *(f"  {c}" for c in self.commands),
             ]
@@ -72,13 +78,14 @@ def precomputed(
     ``dataset`` (a registry id) keeps the jobs trained on that data, under any of its names.
     """
     names = get_dataset_spec(dataset).aliases if dataset else None
-    curves, costs, commands, commits = [], [], [], []
+    curves, costs, commands, commits, scales = [], [], [], [], {}
     for r in load_results(experiment, folder or RESULTS / experiment):
         job = r["job"]
         if "curve" not in r or (names and job["dataset"] not in names):
             continue
         label = {"dataset": job["dataset"], "scale": job["scale"]}
         curves.append(pd.DataFrame(r["curve"]).assign(**label))
+        scales[job["scale"]] = r["scale"]
         costs.append({"algo": job["algo"], "mode": job["mode"], **label, **r["measure"]})
         commands.append(command(job))
         commits.append(r["provenance"]["git_commit"][:10])
@@ -89,4 +96,5 @@ def precomputed(
         pd.DataFrame(costs),
         sorted(set(commands)),
         sorted(set(commits)),
+        scales,
     )
