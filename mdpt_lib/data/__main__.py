@@ -6,6 +6,7 @@ train-behaviour   train (or resume) the behaviour SAC of each task; writes the c
 from __future__ import annotations
 
 import argparse
+import sys
 
 from mdpt_lib.envs import TASKS
 
@@ -49,12 +50,23 @@ def main(argv: list[str] | None = None) -> None:
     stats.add_argument("ids", nargs="*", help="dataset ids (default: all)")
     stats.add_argument("--build", action="store_true", help="build ids that are not cached yet")
     stats.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    stats.add_argument(
+        "--save",
+        nargs="?",
+        const="committed",
+        help="also write the rows with provenance as JSON (default file: results/data/stats.json)",
+    )
 
     args = parser.parse_args(argv)
     if args.command == "stats":
+        from mdpt_lib.data.report import COMMITTED
         from mdpt_lib.data.report import main as report
 
-        report(args.ids or None, build=args.build, as_json=args.json)
+        save_to = (
+            None if args.save is None else COMMITTED if args.save == "committed" else args.save
+        )
+        command = " ".join(["python -m mdpt_lib.data", *(argv or sys.argv[1:])])
+        report(args.ids or None, args.build, args.json, save_to, command)
     if args.command == "build":
         from mdpt_lib.data.build import MissingSnapshotError, build_id, ensure_built
         from mdpt_lib.data.registry import DATASETS

@@ -9,6 +9,8 @@ behaviour snapshot does not exist yet is listed as such with how far its SAC run
 from __future__ import annotations
 
 import json
+import time
+from pathlib import Path
 
 import numpy as np
 
@@ -18,6 +20,9 @@ from mdpt_lib.data.layouts import episode_returns
 from mdpt_lib.data.paths import behaviour_dir
 from mdpt_lib.data.registry import DATASETS, check_against_published
 from mdpt_lib.envs import TASKS
+
+COMMITTED = Path(__file__).resolve().parents[2] / "results" / "data" / "stats.json"
+"""The committed stats of this project's builds (``stats --save``), shown in the book."""
 
 
 def progress_note(task: str) -> str:
@@ -96,10 +101,32 @@ def format_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def main(ids: list[str] | None = None, build: bool = False, as_json: bool = False) -> list[dict]:
+def save(rows: list[dict], path: Path, command: str) -> None:
+    """Write ``rows`` with their provenance (command, commit, time) as JSON, e.g. to ``COMMITTED``."""
+    from mdpt_lib.data.behaviour import git_commit
+
+    record = {
+        "command": command,
+        "git_commit": git_commit(),
+        "written": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "rows": rows,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=1) + "\n")
+
+
+def main(
+    ids: list[str] | None = None,
+    build: bool = False,
+    as_json: bool = False,
+    save_to: Path | None = None,
+    command: str = "",
+) -> list[dict]:
     ids = ids or list(DATASETS)
     rows = [dataset_stats(i, build) for i in ids]
     print(json.dumps(rows, indent=1) if as_json else format_table(rows))
+    if save_to:
+        save(rows, Path(save_to), command)
     if not all(np.isfinite(r.get("mean", 0.0)) for r in rows):
         raise SystemExit("non-finite returns in a dataset")
     return rows
