@@ -34,6 +34,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     train.add_argument("--max-steps", type=int, default=3_000_000, help="cap per task (env steps)")
     train.add_argument("--threads", type=int, default=1, help="torch threads (one core: 1)")
+    train.add_argument(
+        "--out",
+        default=None,
+        help="write snapshots under this folder instead of the package's committed assets "
+        "(e.g. to try other seeds without touching them)",
+    )
 
     build = commands.add_parser("build", help="build datasets into the cache")
     build.add_argument(
@@ -92,7 +98,7 @@ def main(argv: list[str] | None = None) -> None:
         stages = ["medium", "expert"] if args.until == "expert" else ["medium"]
         for until in stages:  # every task reaches medium before any goes on to expert
             for task in tasks:
-                run = BehaviourRun(task, seed=args.seed)
+                run = BehaviourRun(task, seed=args.seed, out_dir=args.out)
                 found = run.run(until=until, max_steps=args.max_steps)
                 print(
                     f"{task}: found {found} after {run.step} steps, {run.wall / 60:.1f} min",
