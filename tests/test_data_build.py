@@ -76,13 +76,19 @@ def test_same_seed_same_bytes_whatever_the_worker_count(snapshots, tmp_path, mon
 
 
 def test_a_half_written_file_is_never_taken_for_a_finished_one(snapshots):
-    final = build_mod.dataset_file("hopper", "random", 0).with_name(
-        "hopper-random-seed0-rows1000.hdf5"
-    )
+    final = build_mod.dataset_file("hopper", "random", 0, rows=1000)
     final.parent.mkdir(parents=True)
     (final.parent / (final.name + ".tmp999")).write_bytes(b"half a file")
     path = build_mod.ensure_file("hopper", "random", rows=1000, workers=1, progress=False)
     assert path == final and load_dataset(path, task="hopper")["rewards"].shape == (1000,)
+
+
+def test_a_new_snapshot_is_never_served_from_the_old_ones_build(snapshots):
+    old = build_mod.ensure_file("hopper", "random", rows=500, workers=1, progress=False)
+    torch.manual_seed(1)  # the behaviour policy is retrained: another random actor
+    np.savez(snapshots / "random_actor.npz", **Actor(15, 3).to_numpy())
+    new = build_mod.ensure_file("hopper", "random", rows=500, workers=1, progress=False)
+    assert new != old and sha256(new) != sha256(old)
 
 
 def test_a_truncated_cached_file_is_refused_with_what_to_do(snapshots):

@@ -35,6 +35,12 @@ def main(argv: list[str] | None = None) -> None:
     train.add_argument("--max-steps", type=int, default=3_000_000, help="cap per task (env steps)")
     train.add_argument("--threads", type=int, default=1, help="torch threads (one core: 1)")
     train.add_argument(
+        "--reselect",
+        choices=["medium", "expert"],
+        help="drop this snapshot and select it again as training goes on (needs --reason)",
+    )
+    train.add_argument("--reason", help="why --reselect drops the snapshot (kept in provenance)")
+    train.add_argument(
         "--out",
         default=None,
         help="write snapshots under this folder instead of the package's committed assets "
@@ -99,6 +105,11 @@ def main(argv: list[str] | None = None) -> None:
         for until in stages:  # every task reaches medium before any goes on to expert
             for task in tasks:
                 run = BehaviourRun(task, seed=args.seed, out_dir=args.out)
+                if args.reselect and until == stages[0]:
+                    if not args.reason:
+                        parser.error("--reselect needs --reason")
+                    run.try_resume()
+                    run.reselect(args.reselect, args.reason)
                 found = run.run(until=until, max_steps=args.max_steps)
                 print(
                     f"{task}: found {found} after {run.step} steps, {run.wall / 60:.1f} min",

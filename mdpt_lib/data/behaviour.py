@@ -33,18 +33,11 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from mdpt_lib.data.paths import behaviour_dir, cache_dir
+from mdpt_lib.data.paths import SNAPSHOT_FILES, behaviour_dir, cache_dir
 from mdpt_lib.data.registry import EXPERT_TOLERANCE, MEDIUM_TARGET_RETURN, PUBLISHED
 from mdpt_lib.data.sac import SAC, ReplayBuffer, SACConfig
 from mdpt_lib.envs import get_task, make_env
 
-SNAPSHOT_FILES = {
-    "random": "random_actor.npz",
-    "mixed": "mixed.npz",
-    "medium": "medium_actor.npz",
-    "expert": "expert_actor.npz",
-}
-"""The committed file of each snapshot a behaviour run writes (medium-expert uses two of them)."""
 MEDIUM_WINDOW = 0.20
 EXPERT_WINDOW = 0.10
 assert EXPERT_WINDOW < EXPERT_TOLERANCE
@@ -234,13 +227,38 @@ class BehaviourRun:
         self.save()
 
     def check_medium(self) -> None:
+        """5 deterministic episodes; if their mean is in the window, 20 more must confirm it.
+
+        Five episodes alone chose a walker2d actor that falls often: its 1M-step dataset averaged
+        774 against the 941 of its five episodes. The confirmation costs little beside SAC.
+        """
         name = self.task.name
-        returns = evaluate_deterministic(self.sac, name, 5, seed=10_000 + self.step)
         goal = PUBLISHED[(name, "medium")].mean
-        self.log.append({"step": self.step, "check": "medium", "mean": float(returns.mean())})
+        returns = evaluate_deterministic(self.sac, name, 5, seed=10_000 + self.step)
         if abs(returns.mean() - goal) <= MEDIUM_WINDOW * abs(goal):
+            more = evaluate_deterministic(self.sac, name, 20, seed=30_000 + self.step)
+            returns = np.concatenate([returns, more])
+        self.log.append({"step": self.step, "check": "medium", "mean": float(returns.mean())})
+        if len(returns) > 5 and abs(returns.mean() - goal) <= MEDIUM_WINDOW * abs(goal):
             self.write_snapshot("medium", returns)
             self.found.add("medium")
+
+    def reselect(self, level: str, reason: str) -> None:
+        """Drop the ``level`` snapshot so that training selects it again under the current rule.
+
+        The dropped entry and ``reason`` stay in ``provenance.json`` under ``reselected``.
+        """
+        if level not in ("medium", "expert"):
+            raise ValueError(f"only medium or expert can be selected again, not {level!r}")
+        prov_path = self.out / "provenance.json"
+        prov = json.loads(prov_path.read_text()) if prov_path.exists() else {}
+        dropped = prov.pop(level, None)
+        prov.setdefault("reselected", []).append(
+            {"level": level, "at_step": self.step, "reason": reason, "dropped": dropped}
+        )
+        prov_path.write_text(json.dumps(prov, indent=2) + "\n")
+        (self.out / SNAPSHOT_FILES[level]).unlink(missing_ok=True)
+        self.found.discard(level)
 
     def check_expert(self) -> None:
         returns = evaluate_deterministic(self.sac, self.task.name, 10, seed=20_000 + self.step)

@@ -15,6 +15,7 @@ when complete, so a half-written file is never taken for a finished one.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import multiprocessing as mp
 import os
 from collections.abc import Iterator
@@ -25,7 +26,7 @@ import h5py
 import numpy as np
 from tqdm.auto import tqdm
 
-from mdpt_lib.data.paths import behaviour_dir, cache_dir
+from mdpt_lib.data.paths import behaviour_dir, cache_dir, snapshot_files
 from mdpt_lib.data.policies import NumpyActor
 from mdpt_lib.data.registry import ROWS, get_dataset_spec
 from mdpt_lib.envs import get_task, make_env
@@ -43,9 +44,17 @@ class MissingSnapshotError(FileNotFoundError):
 
 
 def dataset_file(task: str, level: str, seed: int = 0, rows: int = ROWS) -> Path:
-    """Cache path of ``level`` data for ``task``; ids of both families share one file."""
+    """Cache path of ``level`` data for ``task``; ids of both families share one file.
+
+    The name ends with a digest of the snapshot files the data is made from, so a new snapshot
+    (a retrained or reselected behaviour policy) is never served from a build of the old one.
+    """
     size = "" if rows == ROWS else f"-rows{rows}"
-    return cache_dir() / "datasets" / f"{get_task(task).name}-{level}-seed{seed}{size}.hdf5"
+    digest = hashlib.sha1()
+    for name in snapshot_files(level):
+        digest.update(snapshot_path(task, name).read_bytes())
+    stem = f"{get_task(task).name}-{level}-seed{seed}{size}-{digest.hexdigest()[:8]}"
+    return cache_dir() / "datasets" / f"{stem}.hdf5"
 
 
 def snapshot_path(task: str, name: str) -> Path:

@@ -7,6 +7,20 @@ from pathlib import Path
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 
+SNAPSHOT_FILES = {
+    "random": "random_actor.npz",
+    "mixed": "mixed.npz",
+    "medium": "medium_actor.npz",
+    "expert": "expert_actor.npz",
+}
+"""The committed file of each snapshot a behaviour run writes."""
+
+
+def snapshot_files(level: str) -> list[str]:
+    """The snapshot files a dataset level is made from (medium-expert: medium's and expert's)."""
+    levels = ("medium", "expert") if level == "medium-expert" else (level,)
+    return [SNAPSHOT_FILES[lv] for lv in levels]
+
 
 def cache_dir() -> Path:
     """``$MDPT_DATA_DIR``, else ``~/.cache/mdpt`` (``$XDG_CACHE_HOME/mdpt`` when that is set)."""

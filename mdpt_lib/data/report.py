@@ -14,10 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from mdpt_lib.data.behaviour import SNAPSHOT_FILES
 from mdpt_lib.data.build import MissingSnapshotError, dataset_file
 from mdpt_lib.data.layouts import episode_returns
-from mdpt_lib.data.paths import behaviour_dir
+from mdpt_lib.data.paths import behaviour_dir, snapshot_files
 from mdpt_lib.data.registry import DATASETS, check_against_published
 from mdpt_lib.envs import TASKS
 
@@ -50,8 +49,7 @@ def dataset_stats(dataset_id: str, build: bool = False) -> dict:
         "level": spec.level,
         "aliases": [a for a in spec.aliases if a != dataset_id],
     }
-    levels = ("medium", "expert") if spec.level == "medium-expert" else (spec.level,)
-    needed = [SNAPSHOT_FILES[lv] for lv in levels]
+    needed = snapshot_files(spec.level)
     if not all((behaviour_dir() / spec.task / name).exists() for name in needed):
         row["status"] = "not reached: " + progress_note(spec.task)
         return row
