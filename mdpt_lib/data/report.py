@@ -74,6 +74,8 @@ def dataset_stats(dataset_id: str, build: bool = False) -> dict:
     if spec.published is not None or spec.level == "expert":
         ok, rule = check_against_published(spec, row["rows"], row["mean"], row["std"])
         row["status"] = ("ok" if ok else "FAILS") + f" ({rule})"
+        if spec.level == "random":  # D4RL's own random return, a second reference
+            row["status"] += f"; D4RL random reference {TASKS[spec.task].random_return}"
     else:
         row["status"] = "no published numbers"
     return row
