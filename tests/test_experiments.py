@@ -96,3 +96,5 @@ def test_verdict_reads_the_intervals():
     close = summarize({"IDQL joint": [1.0, 9, 5, 4], "IDQL guidance_first": [2.0, 8, 3, 5]})
     assert verdict(close, "idql").startswith("joint training scored higher")
     assert "overlap, so" in verdict(close, "idql")
+    same = summarize({"DQL joint": [1.0, 2, 3], "DQL guidance_first": [3.0, 2, 1]})
+    assert verdict(same, "dql").startswith("both schedules scored the same")

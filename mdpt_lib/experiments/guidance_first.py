@@ -74,13 +74,17 @@ def verdict(final: pd.DataFrame, algo: str, statistic: str = "iqm") -> str:
     the sentence says which scored higher and whether the confidence intervals overlap.
     """
     joint, first = final.loc[f"{algo.upper()} joint"], final.loc[f"{algo.upper()} guidance_first"]
-    higher = "guidance-first" if first[statistic] > joint[statistic] else "joint training"
+    if round(first[statistic], 1) == round(joint[statistic], 1):
+        higher = "both schedules scored the same"
+    else:
+        who = "guidance-first" if first[statistic] > joint[statistic] else "joint training"
+        higher = f"{who} scored higher"
     apart = (
         first[f"{statistic}_low"] > joint[f"{statistic}_high"]
         or joint[f"{statistic}_low"] > first[f"{statistic}_high"]
     )
     ci = "do not overlap" if apart else "overlap, so these runs do not separate the two"
     return (
-        f"{higher} scored higher ({statistic.upper()} {first[statistic]:.1f} guidance-first vs "
+        f"{higher} ({statistic.upper()} {first[statistic]:.1f} guidance-first vs "
         f"{joint[statistic]:.1f} joint); the 95% intervals {ci}"
     )
