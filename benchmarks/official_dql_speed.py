@@ -2,6 +2,7 @@
 
     git clone https://github.com/Zhendong-Wang/Diffusion-Policies-for-Offline-RL /tmp/dql_official
     python benchmarks/official_dql_speed.py --repo /tmp/dql_official [--threads 2] [--seeds 1]
+    python benchmarks/official_dql_speed.py --repo /tmp/dql_official --precision fp32 bf16
 
 Runs the official ``Diffusion_QL.train`` (VP schedule, T = 5, batch 256, grad-norm 9) on synthetic
 halfcheetah-sized data with the same sizes as ``benchmarks/train_speed.py`` and prints its steps/s
@@ -56,7 +57,7 @@ def official_steps_per_s(repo: str, steps: int) -> float:
     return steps / (time.perf_counter() - t)
 
 
-def our_steps_per_s(steps: int, seeds: int) -> float:
+def our_steps_per_s(steps: int, seeds: int, precision: str = "fp32") -> float:
     sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
     from train_speed import synthetic
 
@@ -69,6 +70,7 @@ def our_steps_per_s(steps: int, seeds: int) -> float:
         seed=list(range(seeds)),
         task="halfcheetah",
         grad_clip=9.0,
+        precision=precision,
     )
     for _ in range(10):
         trainer.diffusion_step()
@@ -88,15 +90,24 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 4])
+    parser.add_argument(
+        "--precision",
+        nargs="+",
+        default=["fp32"],
+        choices=["fp32", "bf16"],
+        help="ours in these precisions (bf16: autocast flag; not the same arithmetic as official)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     official = official_steps_per_s(args.repo, args.steps)
     print(f"official Diffusion-QL, 1 seed : {official:6.1f} steps/s  ({args.threads} threads)")
-    for seeds in args.seeds:
-        ours = our_steps_per_s(args.steps, seeds)
-        print(
-            f"mdpt_lib DQL joint, {seeds} seed(s): {ours:6.1f} steps/s aggregate = {ours / official:.2f}x"
-        )
+    for precision in args.precision:
+        for seeds in args.seeds:
+            ours = our_steps_per_s(args.steps, seeds, precision)
+            print(
+                f"mdpt_lib DQL joint {precision}, {seeds} seed(s): {ours:6.1f} steps/s aggregate "
+                f"= {ours / official:.2f}x"
+            )
 
 
 if __name__ == "__main__":

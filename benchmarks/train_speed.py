@@ -2,6 +2,7 @@
 
     python benchmarks/train_speed.py                      # the paper's sizes, halfcheetah dimensions
     python benchmarks/train_speed.py --seeds 1 4 --steps 200
+    python benchmarks/train_speed.py --configs dql:joint --precision fp32 bf16   # bf16 autocast
 
 Each configuration runs in a fresh subprocess (so its peak RSS is its own) on synthetic
 halfcheetah-sized data: hidden 256, batch 256, T = 5. Printed per configuration:
@@ -45,11 +46,12 @@ def synthetic(rows: int = 100_000, obs_dim: int = 26, act_dim: int = 6, seed: in
     }
 
 
-def gemm_gflops(n: int = 1024, reps: int = 20) -> float:
-    """Measured dense fp32 matmul throughput of this process (its torch threads)."""
+def gemm_gflops(n: int = 1024, reps: int = 20, dtype: str = "fp32") -> float:
+    """Measured dense matmul throughput of this process (its torch threads) in fp32 or bf16."""
     import torch
 
-    a, b = torch.randn(n, n), torch.randn(n, n)
+    dt = torch.bfloat16 if dtype == "bf16" else torch.float32
+    a, b = torch.randn(n, n, dtype=dt), torch.randn(n, n, dtype=dt)
     for _ in range(3):
         a @ b
     t = time.perf_counter()
@@ -58,7 +60,7 @@ def gemm_gflops(n: int = 1024, reps: int = 20) -> float:
     return 2 * n**3 * reps / (time.perf_counter() - t) / 1e9
 
 
-def child(algo: str, mode: str, seeds: int, steps: int, threads: int) -> dict:
+def child(algo: str, mode: str, seeds: int, steps: int, threads: int, precision: str) -> dict:
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
@@ -74,8 +76,9 @@ def child(algo: str, mode: str, seeds: int, steps: int, threads: int) -> dict:
         seed=list(range(seeds)),
         task="halfcheetah",
         guidance_steps=steps,
+        precision=precision,
     )
-    out = {"algo": algo, "mode": mode, "seeds": seeds, "threads": threads}
+    out = {"algo": algo, "mode": mode, "seeds": seeds, "threads": threads, "precision": precision}
     stages = [("guidance", trainer.guidance_step)] if mode == "guidance_first" else []
     stages.append(("diffusion", trainer.diffusion_step))
     for name, step in stages:
@@ -93,6 +96,7 @@ def child(algo: str, mode: str, seeds: int, steps: int, threads: int) -> dict:
         out[f"{name}_gflop_per_step"] = counter.get_total_flops() / seeds / 1e9
         out[f"{name}_gflops"] = counter.get_total_flops() / sec / 1e9
     out["gemm_gflops"] = gemm_gflops()
+    out["gemm_gflops_bf16"] = gemm_gflops(dtype="bf16")
     trainer.mode = trainer.mode  # measurement of state uses the mode's own rules
     out["train_state_mb"] = trainer._measurements()["stage2_train_state_mb"] / seeds
     if mode == "guidance_first":
@@ -118,20 +122,21 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 4], help="seeds per process")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--configs", nargs="+", default=[f"{a}:{m}" for a, m in CONFIGS])
+    parser.add_argument("--precision", nargs="+", default=["fp32"], choices=["fp32", "bf16"])
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        algo, mode, seeds = args.child.split(":")
-        print(json.dumps(child(algo, mode, int(seeds), args.steps, args.threads)))
+        algo, mode, seeds, precision = args.child.split(":")
+        print(json.dumps(child(algo, mode, int(seeds), args.steps, args.threads, precision)))
         return
     rows = []
     for config in args.configs:
-        for seeds in args.seeds:
+        for seeds, precision in [(s, p) for s in args.seeds for p in args.precision]:
             cmd = [
                 sys.executable,
                 __file__,
                 "--child",
-                f"{config}:{seeds}",
+                f"{config}:{seeds}:{precision}",
                 "--steps",
                 str(args.steps),
                 "--threads",
@@ -141,11 +146,12 @@ def main() -> None:
             rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
             r = rows[-1]
             print(
-                f"{r['algo']:<5} {r['mode']:<15} seeds {r['seeds']}: {r['diffusion_steps_per_s']:.1f} steps/s",
+                f"{r['algo']:<5} {r['mode']:<15} {precision} seeds {r['seeds']}: "
+                f"{r['diffusion_steps_per_s']:.1f} steps/s",
                 file=sys.stderr,
             )
     head = (
-        f"{'algo':<5} {'mode':<15} {'seeds':>5} {'steps/s':>8} {'GFLOP/step':>10} {'% GEMM':>7} "
+        f"{'algo':<5} {'mode':<15} {'prec':<4} {'seeds':>5} {'steps/s':>8} {'GFLOP/step':>10} {'% GEMM':>7} "
         f"{'stage1 steps/s':>14} {'state MB/seed':>13} {'peak RSS MB':>11} {'50 cand, 1 s':>12} {'50 cand, 50 s':>13}"
     )
     print(head)
@@ -156,13 +162,15 @@ def main() -> None:
         lat1 = f"{r['sample_ms_1_states']:.1f} ms" if "sample_ms_1_states" in r else "-"
         lat50 = f"{r['sample_ms_50_states']:.1f} ms" if "sample_ms_50_states" in r else "-"
         print(
-            f"{r['algo']:<5} {r['mode']:<15} {r['seeds']:>5} {r['diffusion_steps_per_s']:>8.1f} "
+            f"{r['algo']:<5} {r['mode']:<15} {r['precision']:<4} {r['seeds']:>5} "
+            f"{r['diffusion_steps_per_s']:>8.1f} "
             f"{r['diffusion_gflop_per_step']:>10.3f} {share:>6.0f}% {s1:>14} {r['train_state_mb']:>13.2f} "
             f"{r['peak_rss_mb']:>11.0f} {lat1:>12} {lat50:>13}"
         )
     print(
-        f"\nfp32 GEMM ceiling (1024^3 matmul, {args.threads} threads): {rows[0]['gemm_gflops']:.0f} GFLOP/s; "
-        "steps/s aggregate over the seeds of one process; state = training-state memory per seed."
+        f"\nGEMM ceiling (1024^3 matmul, {args.threads} threads): fp32 {rows[0]['gemm_gflops']:.0f}, "
+        f"bf16 {rows[0]['gemm_gflops_bf16']:.0f} GFLOP/s; % GEMM is against fp32's; steps/s "
+        "aggregate over the seeds of one process; state = training-state memory per seed."
     )
 
 

@@ -101,14 +101,22 @@ class Trainer:
     # --- one step of each kind -----------------------------------------------------------------
     def guidance_step(self) -> dict:
         """Stage 1: one gradient step of the guidance alone."""
-        return self._guidance_step(self.data.sample(self.E, self.hp["batch_size"], self.generator))
+        batch = self.data.sample(self.E, self.hp["batch_size"], self.generator)
+        with self._precision():
+            return self._guidance_step(batch)
 
     def diffusion_step(self) -> dict:
         """Stage 2: a guidance step if it still trains, then one step of the diffusion actor."""
         batch = self.data.sample(self.E, self.hp["batch_size"], self.generator)
         trains = self.mode.guidance_trains and not self.guidance.frozen
-        logs = self._guidance_step(batch) if trains else {}
-        return logs | self._actor_step(batch)
+        with self._precision():
+            logs = self._guidance_step(batch) if trains else {}
+            return logs | self._actor_step(batch)
+
+    def _precision(self) -> contextlib.AbstractContextManager:
+        """bfloat16 autocast of the step's matrix products when ``precision="bf16"``, else nothing."""
+        bf16 = self.hp.get("precision", "fp32") == "bf16"
+        return torch.autocast(self.data.device.type, dtype=torch.bfloat16, enabled=bf16)
 
     def _guidance_step(self, batch: dict) -> dict:
         next_actions = None

@@ -63,6 +63,15 @@ def test_dql_picks_the_rewarded_mode(dql, obs):
     assert mode_fractions(dql.act(obs, guidance=False))[0] > 0.8
 
 
+def test_bf16_training_still_picks_the_rewarded_mode(obs):
+    agent = mdpt_lib.fit(bandit(), algo="dql", steps=STEPS, seed=0, precision="bf16", **SMALL)
+    assert all(p.dtype == torch.float32 for p in agent.policy.parameters())  # weights stay fp32
+    assert mode_fractions(agent.act(obs))[0] > 0.9
+    assert mode_fractions(agent.act(obs, guidance=False))[0] > 0.8
+    with pytest.raises(ValueError, match="precision"):
+        mdpt_lib.fit(bandit(), algo="dql", steps=1, precision="fp16", **SMALL)
+
+
 def test_classifier_free_variant_picks_the_rewarded_mode(obs):
     agent = mdpt_lib.fit(bandit(), algo="cfg", steps=STEPS, seed=0, **SMALL)
     guided, _ = mode_fractions(agent.act(obs))
