@@ -97,6 +97,8 @@ def test_quick_run(path, tmp_path):
     assert any("image/png" in o.get("data", {}) for o in outputs), "a figure is drawn"
     assert "wall time" in text and "environment steps" in text, "the run summary is printed"
     expected = {
+        # the committed long-scale grid (results/guidance_first) is shown beside the live run
+        "02_guidance_first": {"pre_idql_verdict", "pre_dql_verdict", "gfdt_precomputed_figure"},
         "03_transfer": {
             "idql_iqr_change",
             "dql_iqr_change",
@@ -104,9 +106,12 @@ def test_quick_run(path, tmp_path):
             "cross_idql_with_dql",
             "mismatch_iqm",
             "transfer_figure",
-        }
+        },
     }
     assert expected.get(path.stem, set()) <= glued, glued
+    if path.stem == "02_guidance_first":
+        assert "precomputed (long scale)" in text and "live (quick scale, this run)" in text
+        assert "regenerate with:" in text
     if path.stem == "03_transfer":
         from mdpt_lib.experiments.transfer import ALGOS
 
