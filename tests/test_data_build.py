@@ -145,3 +145,15 @@ def test_resumed_behaviour_run_forgets_snapshots_whose_files_are_gone(tmp_path, 
     run.save()
     again = BehaviourRun("hopper", seed=0, out_dir=tmp_path / "out")
     assert again.try_resume() and again.found == {"mixed", "medium"}
+
+
+def test_committed_snapshots_come_from_the_registered_seed():
+    import json
+
+    from mdpt_lib.data.paths import behaviour_dir
+    from mdpt_lib.data.registry import BEHAVIOUR_SEED
+
+    for task, seed in BEHAVIOUR_SEED.items():
+        prov = json.loads((behaviour_dir() / task / "provenance.json").read_text())
+        levels = [k for k in prov if k != "reselected"]
+        assert levels and all(prov[k]["seed"] == seed for k in levels), task

@@ -25,7 +25,12 @@ def main(argv: list[str] | None = None) -> None:
 
     train = commands.add_parser("train-behaviour", help="train or resume the behaviour SAC runs")
     train.add_argument("--task", default="all", help="a task, a comma list, or 'all' (default)")
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="SAC seed (default: the task's committed run, registry.BEHAVIOUR_SEED)",
+    )
     train.add_argument(
         "--until",
         choices=["medium", "expert"],
@@ -98,13 +103,15 @@ def main(argv: list[str] | None = None) -> None:
         import torch
 
         from mdpt_lib.data.behaviour import BehaviourRun
+        from mdpt_lib.data.registry import BEHAVIOUR_SEED
 
         torch.set_num_threads(args.threads)
         tasks = _tasks(args.task)
         stages = ["medium", "expert"] if args.until == "expert" else ["medium"]
         for until in stages:  # every task reaches medium before any goes on to expert
             for task in tasks:
-                run = BehaviourRun(task, seed=args.seed, out_dir=args.out)
+                seed = BEHAVIOUR_SEED[task] if args.seed is None else args.seed
+                run = BehaviourRun(task, seed=seed, out_dir=args.out)
                 if args.reselect and until == stages[0]:
                     if not args.reason:
                         parser.error("--reselect needs --reason")
