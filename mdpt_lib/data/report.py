@@ -81,18 +81,20 @@ def dataset_stats(dataset_id: str, build: bool = False) -> dict:
     return row
 
 
+def published_text(dataset_id: str) -> str:
+    """The published numbers an id is compared with: d4rl-pybullet's statistics or D4RL's refs."""
+    spec = DATASETS[dataset_id]
+    pub, task = spec.published, TASKS[spec.task]
+    if pub:
+        return f"{pub.mean:.1f} {pub.std:.1f} {pub.min:.1f} {pub.max:.1f} {pub.rows:,}"
+    return f"D4RL random {task.random_return}, expert {task.expert_return}"
+
+
 def format_table(rows: list[dict]) -> str:
     head = f"{'dataset id':<34} {'rows':>9} {'eps':>6} {'mean':>8} {'std':>7} {'min':>8} {'max':>8} | {'published (mean std min max rows) / D4RL refs':<46} | status"
     lines = [head, "-" * len(head)]
     for r in rows:
-        spec = DATASETS[r["id"]]
-        pub = spec.published
-        task = TASKS[spec.task]
-        ref = (
-            f"{pub.mean:.1f} {pub.std:.1f} {pub.min:.1f} {pub.max:.1f} {pub.rows:,}"
-            if pub
-            else f"D4RL random {task.random_return}, expert {task.expert_return}"
-        )
+        ref = published_text(r["id"])
         if "rows" in r:
             nums = f"{r['rows']:>9,} {r['episodes']:>6} {r['mean']:>8.1f} {r['std']:>7.1f} {r['min']:>8.1f} {r['max']:>8.1f}"
         else:
