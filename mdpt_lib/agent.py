@@ -321,6 +321,7 @@ def fit(
             "seed": s,
             "measure": results["measure"],
             "resumed": results.get("resumed", []),
+            "wall_seconds": results["wall_seconds"],  # training and evaluations, all sessions
             "log": results["log"],
             "evals": [r for r in results["evals"] if r["seed"] == s],
         }

@@ -17,6 +17,7 @@ import contextlib
 import hashlib
 import json
 import os
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -132,6 +133,7 @@ class Trainer:
     # --- the loop ------------------------------------------------------------------------------
     def run(self, progress: bool = True) -> dict:
         self._maybe_resume()
+        self._clock = time.perf_counter()
         if self.stage == 1:
             with (
                 tqdm(
@@ -172,7 +174,14 @@ class Trainer:
             self.stage = 3
             self._save()
         self.results["measure"] = self._measurements()
+        self._tick()
         return self.results
+
+    def _tick(self) -> None:
+        """Add the time since the last tick to ``results["wall_seconds"]`` (summed over sessions)."""
+        now = time.perf_counter()
+        self.results["wall_seconds"] = self.results.get("wall_seconds", 0.0) + now - self._clock
+        self._clock = now
 
     def _after_step(self, logs: dict, bar: tqdm, mem: PeakMemory) -> None:
         bar.update(1)
@@ -256,6 +265,7 @@ class Trainer:
             return
         self.checkpoint.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.checkpoint.with_name(self.checkpoint.name + ".tmp")
+        self._tick()
         torch.save(self._state(), tmp)
         os.replace(tmp, self.checkpoint)
 

@@ -28,6 +28,7 @@ def test_a_job_writes_its_result_once(tmp_path, monkeypatch):
     assert result["job"]["mode"] == "guidance_first"
     assert result["curve"] and {"step", "seed", "score"} <= set(result["curve"][0])
     assert result["measure"]["guidance_steps"] > 0 and result["wall_seconds"] > 0
+    assert 0 < result["train_wall_seconds"] <= result["wall_seconds"]
     assert result["provenance"]["packages"]["torch"]
     stamp = path.stat().st_mtime_ns
     assert run_job(job, tmp_path) == path and path.stat().st_mtime_ns == stamp  # skipped

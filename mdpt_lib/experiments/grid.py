@@ -134,6 +134,7 @@ def run_job(job: Job, out: Path, device: str = "cpu", threads: int = 1) -> Path:
         result["curve"] = curve.to_dict(orient="records")
         result["measure"] = agents[0].results["measure"]
         result["resumed"] = agents[0].results["resumed"]  # (stage, step) of each continuation
+        result["train_wall_seconds"] = agents[0].results["wall_seconds"]  # over all sessions
     result["wall_seconds"] = time.perf_counter() - start
     result["provenance"] = {**origin, "written": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     path.parent.mkdir(parents=True, exist_ok=True)
