@@ -147,6 +147,40 @@ def test_resumed_behaviour_run_forgets_snapshots_whose_files_are_gone(tmp_path, 
     assert again.try_resume() and again.found == {"mixed", "medium"}
 
 
+def test_reselect_drops_a_snapshot_and_keeps_why(tmp_path, monkeypatch):
+    import json
+
+    from mdpt_lib.data.behaviour import BehaviourRun
+
+    monkeypatch.setenv("MDPT_DATA_DIR", str(tmp_path / "cache"))
+    run = BehaviourRun("hopper", seed=0, out_dir=tmp_path / "out")
+    run.write_snapshot("medium")
+    run.found.add("medium")
+    run.reselect("medium", "its dataset missed the window")
+    assert "medium" not in run.found and not (run.out / "medium_actor.npz").exists()
+    prov = json.loads((run.out / "provenance.json").read_text())
+    assert "medium" not in prov
+    assert prov["reselected"][0]["reason"] == "its dataset missed the window"
+    assert prov["reselected"][0]["dropped"]["seed"] == 0
+    with pytest.raises(ValueError, match="medium or expert"):
+        run.reselect("mixed", "no")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--task", "cheetah"], "valid task names are hopper"),
+        (["--task", "hopper", "--reselect", "medium"], "--reselect needs --reason"),
+    ],
+)
+def test_train_behaviour_refuses_bad_arguments_clearly(args, message, capsys):
+    from mdpt_lib.data.__main__ import main
+
+    with pytest.raises(SystemExit):
+        main(["train-behaviour", *args])
+    assert message in capsys.readouterr().err
+
+
 def test_committed_snapshots_come_from_the_registered_seed():
     import json
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from mdpt_lib.envs import TASKS
+from mdpt_lib.envs import TASKS, UnknownTaskError, get_task
 
 
 def _tasks(arg: str) -> list[str]:
@@ -75,6 +75,8 @@ def main(argv: list[str] | None = None) -> None:
     )
 
     args = parser.parse_args(argv)
+    if args.command == "train-behaviour" and args.reselect and not args.reason:
+        parser.error("--reselect needs --reason")
     if args.command == "stats":
         from mdpt_lib.data.report import COMMITTED
         from mdpt_lib.data.report import main as report
@@ -106,15 +108,16 @@ def main(argv: list[str] | None = None) -> None:
         from mdpt_lib.data.registry import BEHAVIOUR_SEED
 
         torch.set_num_threads(args.threads)
-        tasks = _tasks(args.task)
+        try:
+            tasks = [get_task(t).name for t in _tasks(args.task)]
+        except UnknownTaskError as err:
+            parser.error(str(err))
         stages = ["medium", "expert"] if args.until == "expert" else ["medium"]
         for until in stages:  # every task reaches medium before any goes on to expert
             for task in tasks:
                 seed = BEHAVIOUR_SEED[task] if args.seed is None else args.seed
                 run = BehaviourRun(task, seed=seed, out_dir=args.out)
                 if args.reselect and until == stages[0]:
-                    if not args.reason:
-                        parser.error("--reselect needs --reason")
                     run.try_resume()
                     run.reselect(args.reselect, args.reason)
                 found = run.run(until=until, max_steps=args.max_steps)
