@@ -38,7 +38,9 @@ def test_a_job_writes_its_result_once(tmp_path, monkeypatch):
     assert pre.source == "precomputed (quick scale)"
     assert set(pre.curves["dataset"]) == {job.dataset} and len(pre.costs) == 1
     assert pre.commands == [command(job)] and command(job) in pre.describe()
-    assert precomputed("guidance_first", "bullet-hopper-medium-v0", folder=tmp_path).empty
+    missing = precomputed("guidance_first", "bullet-hopper-medium-v0", folder=tmp_path)
+    assert missing.empty and "make them with:" in missing.describe()
+    assert "--levels medium --seeds-per-job 3" in missing.describe()
 
 
 def _regenerated_ids(cmd: str) -> list[str]:

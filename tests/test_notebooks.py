@@ -109,6 +109,8 @@ def test_quick_run(path, tmp_path):
         },
     }
     assert expected.get(path.stem, set()) <= glued, glued
+    if path.stem == "01_guidance_necessity":  # committed results, or the command to make them
+        assert "make them with:" in text or "regenerate with:" in text
     if path.stem == "02_guidance_first":
         assert "precomputed (long scale)" in text and "live (quick scale, this run)" in text
         assert "regenerate with:" in text

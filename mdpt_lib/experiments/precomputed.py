@@ -15,6 +15,7 @@ import pandas as pd
 
 from mdpt_lib.data.registry import SAME_DATA, get_dataset_spec
 from mdpt_lib.experiments.grid import RESULTS, Job, load_results
+from mdpt_lib.experiments.scales import get_scale
 
 
 def command(job: Job | dict) -> str:
@@ -51,7 +52,10 @@ class Precomputed:
 
     def describe(self) -> str:
         if self.empty:
-            return f"no committed {self.experiment} results for this selection"
+            lines = [f"no committed {self.experiment} results for this selection"]
+            if self.commands:  # what would make them
+                lines += ["make them with:", *(f"  {c}" for c in self.commands)]
+            return "\n".join(lines)
         datasets = sorted(set(self.curves["dataset"]))
         seeds = self.curves.groupby(["algo", "mode"])["seed"].nunique().min()
         return "\n".join(
@@ -90,6 +94,9 @@ def precomputed(
         commands.append(command(job))
         commits.append(r["provenance"]["git_commit"][:10])
     frame = pd.concat(curves, ignore_index=True) if curves else pd.DataFrame()
+    if not curves and dataset:  # nothing committed: the command that would make it, at `long`
+        seeds = tuple(range(get_scale("long").seeds))
+        commands = [command(Job(experiment, dataset, "", "", seeds, "long"))]
     return Precomputed(
         experiment,
         frame,
