@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -37,6 +36,7 @@ from mdpt_lib.data.paths import SNAPSHOT_FILES, behaviour_dir, cache_dir
 from mdpt_lib.data.registry import EXPERT_TOLERANCE, MEDIUM_TARGET_RETURN, PUBLISHED
 from mdpt_lib.data.sac import SAC, ReplayBuffer, SACConfig
 from mdpt_lib.envs import get_task, make_env
+from mdpt_lib.provenance import git_commit, utc_stamp
 
 MEDIUM_WINDOW = 0.20
 EXPERT_WINDOW = 0.10
@@ -53,20 +53,6 @@ def _atomic_npz(path: Path, compressed: bool = False, **arrays: np.ndarray) -> N
     tmp = path.with_name(path.name + ".tmp.npz")
     (np.savez_compressed if compressed else np.savez)(tmp, **arrays)
     os.replace(tmp, path)
-
-
-def git_commit() -> str:
-    """The current git commit of the repository holding this file, or 'unknown'."""
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=Path(__file__).parent,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def evaluate_deterministic(sac: SAC, task: str, episodes: int, seed: int) -> np.ndarray:
@@ -212,7 +198,7 @@ class BehaviourRun:
             "deterministic_returns": None
             if returns is None
             else [round(float(r), 1) for r in returns],
-            "written": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "written": utc_stamp(),
         }
         prov_path.write_text(json.dumps(prov, indent=2) + "\n")
 

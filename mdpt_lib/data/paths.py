@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
+RESULTS = Path(__file__).resolve().parents[2] / "results"
+"""Committed results of longer runs (grids, dataset statistics), beside the package."""
 
 SNAPSHOT_FILES = {
     "random": "random_actor.npz",

@@ -9,18 +9,18 @@ behaviour snapshot does not exist yet is listed as such with how far its SAC run
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import numpy as np
 
 from mdpt_lib.data.build import MissingSnapshotError, dataset_file
 from mdpt_lib.data.layouts import episode_returns
-from mdpt_lib.data.paths import behaviour_dir, snapshot_files
+from mdpt_lib.data.paths import RESULTS, behaviour_dir, snapshot_files
 from mdpt_lib.data.registry import DATASETS, check_against_published
 from mdpt_lib.envs import TASKS
+from mdpt_lib.provenance import git_commit, utc_stamp
 
-COMMITTED = Path(__file__).resolve().parents[2] / "results" / "data" / "stats.json"
+COMMITTED = RESULTS / "data" / "stats.json"
 """The committed stats of this project's builds (``stats --save``), shown in the book."""
 
 
@@ -105,12 +105,10 @@ def format_table(rows: list[dict]) -> str:
 
 def save(rows: list[dict], path: Path, command: str) -> None:
     """Write ``rows`` with their provenance (command, commit, time) as JSON, e.g. to ``COMMITTED``."""
-    from mdpt_lib.data.behaviour import git_commit
-
     record = {
         "command": command,
         "git_commit": git_commit(),
-        "written": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "written": utc_stamp(),
         "rows": rows,
     }
     path.parent.mkdir(parents=True, exist_ok=True)

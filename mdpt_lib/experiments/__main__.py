@@ -14,12 +14,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
 from mdpt_lib.experiments.grid import EXPERIMENTS, PAPER_LEVELS, PAPER_TASKS, RESULTS, jobs, run_job
+from mdpt_lib.provenance import utc_stamp
 
 
 def _run_remote(job, out: str, device: str) -> str:
@@ -35,7 +35,7 @@ class _Log:
 
     def __call__(self, message: str) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        stamp = utc_stamp()
         with self.path.open("a") as f:
             f.write(f"{stamp} {message}\n")
 

@@ -17,12 +17,10 @@ from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
 
-from mdpt_lib.data.paths import cache_dir
+from mdpt_lib.data.paths import RESULTS, cache_dir
 from mdpt_lib.data.registry import dataset_id
 from mdpt_lib.experiments.scales import get_scale
-
-RESULTS = Path(__file__).resolve().parents[2] / "results"
-"""Committed results of full-scale runs: ``results/<experiment>/<job>.json``."""
+from mdpt_lib.provenance import git_commit, utc_stamp
 
 EXPERIMENTS = ("necessity", "guidance_first", "transfer")
 PAPER_TASKS = ("hopper", "halfcheetah", "walker2d")
@@ -76,8 +74,6 @@ def jobs(
 
 
 def provenance() -> dict:
-    from mdpt_lib.data.behaviour import git_commit
-
     versions = {}
     for name in PACKAGES:
         try:
@@ -89,7 +85,7 @@ def provenance() -> dict:
         "packages": versions,
         "python": platform.python_version(),
         "machine": platform.machine(),
-        "written": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "written": utc_stamp(),
     }
 
 
@@ -136,7 +132,7 @@ def run_job(job: Job, out: Path, device: str = "cpu", threads: int = 1) -> Path:
         result["resumed"] = agents[0].results["resumed"]  # (stage, step) of each continuation
         result["train_wall_seconds"] = agents[0].results["wall_seconds"]  # over all sessions
     result["wall_seconds"] = time.perf_counter() - start
-    result["provenance"] = {**origin, "written": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    result["provenance"] = {**origin, "written": utc_stamp()}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + f".tmp{os.getpid()}")
     tmp.write_text(json.dumps(result, indent=1) + "\n")
