@@ -6,20 +6,28 @@ python -m mdpt_lib smoke [--seed 0]
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import numpy as np
 
 from mdpt_lib.envs import TASKS, make_env, normalized_score
 
+Policy = Callable[[np.ndarray], np.ndarray]
+"""obs (obs_dim,) -> action (act_dim,) in [-1, 1]."""
 
-def random_episode(task: str, seed: int) -> tuple[float, int, float]:
-    """Return (undiscounted return, length, seconds spent stepping) of one random-action episode."""
+
+def episode(task: str, seed: int, policy: Policy | None = None) -> tuple[float, int, float]:
+    """Return (undiscounted return, length, seconds spent stepping) of one episode of ``policy``.
+
+    ``policy=None`` samples uniformly random actions from the action space (seeded by ``seed``).
+    """
     env = make_env(task, seed=seed)
-    env.reset(seed=seed)
+    obs, _ = env.reset(seed=seed)
     total, steps, done = 0.0, 0, False
     start = time.perf_counter()
     while not done:
-        _, reward, terminated, truncated, _ = env.step(env.action_space.sample())
+        action = env.action_space.sample() if policy is None else policy(obs)
+        obs, reward, terminated, truncated, _ = env.step(action)
         total += float(reward)
         steps += 1
         done = terminated or truncated
@@ -33,7 +41,7 @@ def main(seed: int = 0) -> None:
     print(header)
     print("-" * len(header))
     for name, task in TASKS.items():
-        ret, steps, elapsed = random_episode(name, seed)
+        ret, steps, elapsed = episode(name, seed)
         rate = steps / elapsed
         score = normalized_score(name, ret)
         print(
