@@ -191,3 +191,25 @@ def test_committed_snapshots_come_from_the_registered_seed():
         prov = json.loads((behaviour_dir() / task / "provenance.json").read_text())
         levels = [k for k in prov if k != "reselected"]
         assert levels and all(prov[k]["seed"] == seed for k in levels), task
+
+
+def test_seed_study_reads_when_each_seed_first_reached_the_target(tmp_path, monkeypatch, capsys):
+    from mdpt_lib.data.behaviour import BehaviourRun
+    from mdpt_lib.data.seed_study import study
+
+    monkeypatch.setenv("MDPT_DATA_DIR", str(tmp_path / "cache"))
+    # hopper's target is 1000 and the original buffer had 59,345 rows
+    for seed, returns in [(0, [200.0, 1000.5, 1200.0]), (5, [200.0, 990.0])]:
+        run = BehaviourRun("hopper", seed=seed, out_dir=tmp_path / "out")
+        run.log = [{"step": 30_000 * (i + 1), "episode_return": r} for i, r in enumerate(returns)]
+        run.log.append({"step": 70_000, "check": "medium", "mean": 5000.0})  # not an episode
+        run.step = 30_000 * len(returns)
+        run.save()
+    first, second = study()
+    assert (first["seed"], first["steps_to_target"], first["within_factor"]) == (0, 60_000, True)
+    assert first["committed_run"]  # hopper's committed run is seed 0
+    assert second["steps_to_target"] is None and not second["within_factor"]
+    assert (second["steps_run"], second["best_training_return"]) == (60_000, 990.0)
+    (tmp_path / "cache" / "sac" / "hopper-seedX.pt").write_bytes(b"")
+    with pytest.raises(ValueError, match="hopper-seedX.pt is not a SAC state"):
+        study()

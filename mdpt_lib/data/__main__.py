@@ -1,6 +1,9 @@
 """Command line of the data pipeline: ``python -m mdpt_lib.data <command>``.
 
 train-behaviour   train (or resume) the behaviour SAC of each task; writes the committed snapshots
+build             build datasets into the cache ($MDPT_DATA_DIR) from the snapshots
+stats             our datasets' statistics beside the published ones (--save: results/data/)
+seeds             steps each cached SAC seed needed to reach the mixed target (--save: results/data/)
 """
 
 from __future__ import annotations
@@ -74,6 +77,16 @@ def main(argv: list[str] | None = None) -> None:
         help="also write the rows with provenance as JSON (default file: results/data/stats.json)",
     )
 
+    seeds = commands.add_parser(
+        "seeds", help="steps each cached SAC seed needed to reach the mixed target"
+    )
+    seeds.add_argument(
+        "--save",
+        nargs="?",
+        const="committed",
+        help="also write the rows as JSON (default file: results/data/seed_study.json)",
+    )
+
     args = parser.parse_args(argv)
     if args.command == "train-behaviour" and args.reselect and not args.reason:
         parser.error("--reselect needs --reason")
@@ -86,6 +99,19 @@ def main(argv: list[str] | None = None) -> None:
         )
         command = " ".join(["python -m mdpt_lib.data", *(argv or sys.argv[1:])])
         report(args.ids or None, args.build, args.json, save_to, command)
+    if args.command == "seeds":
+        from pathlib import Path
+
+        from mdpt_lib.data import seed_study
+
+        save_to = (
+            None
+            if args.save is None
+            else seed_study.COMMITTED
+            if args.save == "committed"
+            else Path(args.save)
+        )
+        seed_study.main(save_to, " ".join(["python -m mdpt_lib.data", *(argv or sys.argv[1:])]))
     if args.command == "build":
         from mdpt_lib.data.build import MissingSnapshotError, build_id, ensure_built
         from mdpt_lib.data.registry import DATASETS

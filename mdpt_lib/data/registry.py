@@ -27,7 +27,7 @@ ROWS = 1_000_000
 MEDIUM_TARGET_RETURN = {"hopper": 1000.0, "halfcheetah": 800.0, "ant": 600.0, "walker2d": 1300.0}
 """d4rl-pybullet stopped its SAC at the first training episode reaching this return."""
 
-BEHAVIOUR_SEED = {"hopper": 0, "halfcheetah": 0, "walker2d": 0, "ant": 1}
+BEHAVIOUR_SEED = {"hopper": 0, "halfcheetah": 1, "walker2d": 0, "ant": 1}
 """The seed of each task's committed behaviour SAC run (``train-behaviour`` resumes this one)."""
 
 EXPERT_TOLERANCE = 0.15

@@ -1,0 +1,100 @@
+"""``python -m mdpt_lib.data seeds``: how many SAC steps each seed needed to reach the mixed target.
+
+A ``mixed`` (= ``medium-replay``) buffer is the replay buffer at the first training episode whose
+return reaches ``MEDIUM_TARGET_RETURN``, so its size is one draw of a random quantity. This reads
+every SAC state in the cache (``sac/<task>-seed<S>.pt``, written by ``train-behaviour --seed S``,
+with or without ``--out``) and reports, per task and seed, the step of that first episode (or how
+far a run stopped short of it) beside the original buffer's rows. Runs are made with e.g.
+
+    python -m mdpt_lib.data train-behaviour --task walker2d --seed 2 --until medium \\
+        --max-steps 180000 --out /tmp/seeds
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from mdpt_lib.data.paths import RESULTS, cache_dir
+from mdpt_lib.data.registry import BEHAVIOUR_SEED, MEDIUM_TARGET_RETURN, PUBLISHED
+from mdpt_lib.provenance import git_commit, utc_stamp
+
+COMMITTED = RESULTS / "data" / "seed_study.json"
+"""The committed seed study (``seeds --save``), shown in the book."""
+
+MIXED_FACTOR = 2.0
+"""A buffer passes the data check when its rows are within this factor of the original's."""
+
+_STATE = re.compile(r"(?P<task>[a-z0-9]+)-seed(?P<seed>\d+)\.pt")
+
+
+def study_row(path: Path) -> dict:
+    """One SAC state -> task, seed, steps run, step of the first target episode (or None), best return."""
+    import torch
+
+    match = _STATE.fullmatch(path.name)
+    if match is None:
+        raise ValueError(f"{path} is not a SAC state named <task>-seed<S>.pt")
+    task, seed = match["task"], int(match["seed"])
+    state = torch.load(path, weights_only=False, map_location="cpu")
+    target = MEDIUM_TARGET_RETURN[task]
+    episodes = [row for row in state["log"] if "episode_return" in row]
+    reached = next((row["step"] for row in episodes if row["episode_return"] >= target), None)
+    best = max((row["episode_return"] for row in episodes), default=float("nan"))
+    original = PUBLISHED[(task, "mixed")].rows
+    return {
+        "task": task,
+        "seed": seed,
+        "target_return": target,
+        "steps_run": state["step"],
+        "steps_to_target": reached,
+        "best_training_return": round(best, 1),
+        "original_rows": original,
+        "within_factor": reached is not None
+        and original / MIXED_FACTOR <= reached <= original * MIXED_FACTOR,
+        "committed_run": BEHAVIOUR_SEED[task] == seed,
+    }
+
+
+def study(folder: Path | None = None) -> list[dict]:
+    """Rows of every SAC state in ``folder`` (default: the cache's ``sac/``), by task and seed."""
+    paths = sorted(Path(folder or cache_dir() / "sac").glob("*-seed*.pt"))
+    rows = [study_row(p) for p in paths]
+    return sorted(rows, key=lambda r: (r["task"], r["seed"]))
+
+
+def format_rows(rows: list[dict]) -> str:
+    head = f"{'task':<12} {'seed':>4} {'steps to target':>26} {'original rows':>14}  within x2  committed"
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        reached = (
+            f"{r['steps_to_target']:,}"
+            if r["steps_to_target"] is not None
+            else f"> {r['steps_run']:,} (best {r['best_training_return']:.0f})"
+        )
+        lines.append(
+            f"{r['task']:<12} {r['seed']:>4} {reached:>26} {r['original_rows']:>14,}  "
+            f"{'yes' if r['within_factor'] else 'no':>9}  {'yes' if r['committed_run'] else '':>9}"
+        )
+    return "\n".join(lines)
+
+
+def main(save_to: Path | None, command: str) -> None:
+    rows = study()
+    if not rows:
+        raise SystemExit(
+            f"no SAC states in {cache_dir() / 'sac'}: run `python -m mdpt_lib.data train-behaviour "
+            "--task TASK --seed S --until medium --out DIR` first"
+        )
+    print(format_rows(rows))
+    if save_to is not None:
+        save_to.parent.mkdir(parents=True, exist_ok=True)
+        record = {
+            "command": command,
+            "git_commit": git_commit(),
+            "written": utc_stamp(),
+            "rows": rows,
+        }
+        save_to.write_text(json.dumps(record, indent=2) + "\n")
+        print(f"saved to {save_to}")
