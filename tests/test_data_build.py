@@ -211,5 +211,20 @@ def test_seed_study_reads_when_each_seed_first_reached_the_target(tmp_path, monk
     assert second["steps_to_target"] is None and not second["within_factor"]
     assert (second["steps_run"], second["best_training_return"]) == (60_000, 990.0)
     (tmp_path / "cache" / "sac" / "hopper-seedX.pt").write_bytes(b"")
-    with pytest.raises(ValueError, match="hopper-seedX.pt is not a SAC state"):
+    with pytest.raises(ValueError, match=r"hopper-seedX\.pt is not a SAC state"):
         study()
+
+
+def test_a_run_with_another_learning_rate_keeps_its_own_state(tmp_path, monkeypatch):
+    from mdpt_lib.data.behaviour import BehaviourRun
+    from mdpt_lib.data.sac import SACConfig
+
+    monkeypatch.setenv("MDPT_DATA_DIR", str(tmp_path / "cache"))
+    default = BehaviourRun("hopper", seed=0, out_dir=tmp_path / "out")
+    faster = BehaviourRun("hopper", seed=0, out_dir=tmp_path / "out", cfg=SACConfig(lr=1e-3))
+    assert default.state_path.name == "hopper-seed0.pt"
+    assert faster.state_path.name == "hopper-seed0-lr0.001.pt"
+    default.save()
+    faster.state_path = default.state_path  # a state made with other settings is never resumed
+    with pytest.raises(ValueError, match="resume it with its own settings"):
+        faster.try_resume()

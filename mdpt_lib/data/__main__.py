@@ -43,6 +43,12 @@ def main(argv: list[str] | None = None) -> None:
     train.add_argument("--max-steps", type=int, default=3_000_000, help="cap per task (env steps)")
     train.add_argument("--threads", type=int, default=1, help="torch threads (one core: 1)")
     train.add_argument(
+        "--lr",
+        type=float,
+        default=None,
+        help="SAC learning rate (default: SACConfig.lr); a run off the default keeps its own state",
+    )
+    train.add_argument(
         "--reselect",
         choices=["medium", "expert"],
         help="drop this snapshot and select it again as training goes on (needs --reason)",
@@ -132,6 +138,7 @@ def main(argv: list[str] | None = None) -> None:
 
         from mdpt_lib.data.behaviour import BehaviourRun
         from mdpt_lib.data.registry import BEHAVIOUR_SEED
+        from mdpt_lib.data.sac import SACConfig
 
         torch.set_num_threads(args.threads)
         try:
@@ -142,7 +149,8 @@ def main(argv: list[str] | None = None) -> None:
         for until in stages:  # every task reaches medium before any goes on to expert
             for task in tasks:
                 seed = BEHAVIOUR_SEED[task] if args.seed is None else args.seed
-                run = BehaviourRun(task, seed=seed, out_dir=args.out)
+                cfg = SACConfig() if args.lr is None else SACConfig(lr=args.lr)
+                run = BehaviourRun(task, seed=seed, out_dir=args.out, cfg=cfg)
                 if args.reselect and until == stages[0]:
                     run.try_resume()
                     run.reselect(args.reselect, args.reason)

@@ -99,6 +99,12 @@ def expand_buffer(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return out
 
 
+def state_name(task: str, seed: int, cfg: SACConfig) -> str:
+    """The cache file of a run's state: ``<task>-seed<S>.pt``, plus ``-lr<lr>`` off the default lr."""
+    lr = "" if cfg.lr == SACConfig.lr else f"-lr{cfg.lr:g}"
+    return f"{task}-seed{seed}{lr}.pt"
+
+
 class BehaviourRun:
     """The SAC run of one task; ``run(until)`` trains until the snapshots of ``until`` exist."""
 
@@ -115,7 +121,7 @@ class BehaviourRun:
         self.seed = seed
         self.cfg = cfg or SACConfig()
         self.out = Path(out_dir or behaviour_dir()) / self.task.name
-        self.state_path = cache_dir() / "sac" / f"{self.task.name}-seed{seed}.pt"
+        self.state_path = cache_dir() / "sac" / state_name(self.task.name, seed, self.cfg)
         self.check_every = check_every
         self.checkpoint_every = checkpoint_every
         self.sac = SAC(self.task.obs_dim, self.task.act_dim, self.cfg, seed)
@@ -166,6 +172,11 @@ class BehaviourRun:
         if not self.state_path.exists():
             return False
         state = torch.load(self.state_path, weights_only=False)
+        if state["cfg"] != vars(self.cfg):
+            raise ValueError(
+                f"{self.state_path} was trained with {state['cfg']}, not {vars(self.cfg)}: "
+                "resume it with its own settings, or delete it to start again"
+            )
         self.sac.load_state_dict(state["sac"])
         self.buffer.load(state["buffer"])
         self.rng.bit_generator.state = state["rng"]

@@ -26,7 +26,7 @@ COMMITTED = RESULTS / "data" / "seed_study.json"
 MIXED_FACTOR = 2.0
 """A buffer passes the data check when its rows are within this factor of the original's."""
 
-_STATE = re.compile(r"(?P<task>[a-z0-9]+)-seed(?P<seed>\d+)\.pt")
+_STATE = re.compile(r"(?P<task>[a-z0-9]+)-seed(?P<seed>\d+)(-lr(?P<lr>[0-9.e-]+))?\.pt")
 
 
 def study_row(path: Path) -> dict:
@@ -35,7 +35,7 @@ def study_row(path: Path) -> dict:
 
     match = _STATE.fullmatch(path.name)
     if match is None:
-        raise ValueError(f"{path} is not a SAC state named <task>-seed<S>.pt")
+        raise ValueError(f"{path} is not a SAC state named <task>-seed<S>[-lr<lr>].pt")
     task, seed = match["task"], int(match["seed"])
     state = torch.load(path, weights_only=False, map_location="cpu")
     target = MEDIUM_TARGET_RETURN[task]
@@ -46,6 +46,7 @@ def study_row(path: Path) -> dict:
     return {
         "task": task,
         "seed": seed,
+        "lr": state["cfg"]["lr"],
         "target_return": target,
         "steps_run": state["step"],
         "steps_to_target": reached,
@@ -53,7 +54,7 @@ def study_row(path: Path) -> dict:
         "original_rows": original,
         "within_factor": reached is not None
         and original / MIXED_FACTOR <= reached <= original * MIXED_FACTOR,
-        "committed_run": BEHAVIOUR_SEED[task] == seed,
+        "committed_run": BEHAVIOUR_SEED[task] == seed and match["lr"] is None,
     }
 
 
@@ -61,11 +62,11 @@ def study(folder: Path | None = None) -> list[dict]:
     """Rows of every SAC state in ``folder`` (default: the cache's ``sac/``), by task and seed."""
     paths = sorted(Path(folder or cache_dir() / "sac").glob("*-seed*.pt"))
     rows = [study_row(p) for p in paths]
-    return sorted(rows, key=lambda r: (r["task"], r["seed"]))
+    return sorted(rows, key=lambda r: (r["task"], r["lr"], r["seed"]))
 
 
 def format_rows(rows: list[dict]) -> str:
-    head = f"{'task':<12} {'seed':>4} {'steps to target':>26} {'original rows':>14}  within x2  committed"
+    head = f"{'task':<12} {'lr':>7} {'seed':>4} {'steps to target':>26} {'original rows':>14}  within x2  committed"
     lines = [head, "-" * len(head)]
     for r in rows:
         reached = (
@@ -74,7 +75,7 @@ def format_rows(rows: list[dict]) -> str:
             else f"> {r['steps_run']:,} (best {r['best_training_return']:.0f})"
         )
         lines.append(
-            f"{r['task']:<12} {r['seed']:>4} {reached:>26} {r['original_rows']:>14,}  "
+            f"{r['task']:<12} {r['lr']:>7g} {r['seed']:>4} {reached:>26} {r['original_rows']:>14,}  "
             f"{'yes' if r['within_factor'] else 'no':>9}  {'yes' if r['committed_run'] else '':>9}"
         )
     return "\n".join(lines)
