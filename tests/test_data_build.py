@@ -221,10 +221,31 @@ def test_a_run_with_another_learning_rate_keeps_its_own_state(tmp_path, monkeypa
 
     monkeypatch.setenv("MDPT_DATA_DIR", str(tmp_path / "cache"))
     default = BehaviourRun("hopper", seed=0, out_dir=tmp_path / "out")
-    faster = BehaviourRun("hopper", seed=0, out_dir=tmp_path / "out", cfg=SACConfig(lr=1e-3))
+    slower = BehaviourRun("hopper", seed=0, out_dir=tmp_path / "out", cfg=SACConfig(lr=3e-4))
     assert default.state_path.name == "hopper-seed0.pt"
-    assert faster.state_path.name == "hopper-seed0-lr0.001.pt"
+    assert slower.state_path.name == "hopper-seed0-lr0.0003.pt"
     default.save()
-    faster.state_path = default.state_path  # a state made with other settings is never resumed
+    slower.state_path = default.state_path  # a state made with other settings is never resumed
     with pytest.raises(ValueError, match="resume it with its own settings"):
-        faster.try_resume()
+        slower.try_resume()
+
+
+def test_stats_flag_data_made_before_the_learning_rate_fix(tmp_path, monkeypatch):
+    import json
+
+    from mdpt_lib.data import report
+
+    (tmp_path / "hopper").mkdir()
+    prov = {
+        "medium": {"sac_config": {"lr": 3e-4}},
+        "expert": {"sac_config": {"lr": 1e-3}},
+        "mixed": {"sac_config": {"lr": 1e-3}},
+    }
+    (tmp_path / "hopper" / "provenance.json").write_text(json.dumps(prov))
+    monkeypatch.setattr(report, "behaviour_dir", lambda: tmp_path)
+    assert report.off_recipe_note("hopper", "medium") == (
+        "; made with SAC lr 0.0003, the recipe's is 0.001"
+    )
+    assert "lr 0.0003/0.001" in report.off_recipe_note("hopper", "medium-expert")
+    assert report.off_recipe_note("hopper", "mixed") == ""
+    assert report.off_recipe_note("hopper", "random") == ""  # the initial actor has no lr

@@ -39,6 +39,20 @@ def progress_note(task: str) -> str:
     return f"SAC at {p['env_steps']:,} steps ({p['wall_seconds'] / 3600:.1f} h){last}"
 
 
+def off_recipe_note(task: str, level: str) -> str:
+    """``"; made with SAC lr X, the recipe's is Y"`` if a snapshot of ``level`` predates the recipe."""
+    from mdpt_lib.data.sac import SACConfig
+
+    path = behaviour_dir() / task / "provenance.json"
+    prov = json.loads(path.read_text()) if path.exists() else {}
+    levels = ["medium", "expert"] if level == "medium-expert" else [level]
+    lrs = sorted({prov[lv]["sac_config"]["lr"] for lv in levels if lv in prov})
+    recipe = SACConfig().lr
+    if level == "random" or lrs in ([], [recipe]):  # the initial actor does not depend on the lr
+        return ""
+    return f"; made with SAC lr {'/'.join(f'{lr:g}' for lr in lrs)}, the recipe's is {recipe:g}"
+
+
 def dataset_stats(dataset_id: str, build: bool = False) -> dict:
     """Statistics of one id (building it first when ``build`` and it is not cached)."""
     from mdpt_lib.data.load import load_dataset
@@ -73,11 +87,13 @@ def dataset_stats(dataset_id: str, build: bool = False) -> dict:
     }
     if spec.published is not None or spec.level == "expert":
         ok, rule = check_against_published(spec, row["rows"], row["mean"], row["std"])
-        row["status"] = ("ok" if ok else "FAILS") + f" ({rule})"
+        row["status"] = (
+            ("ok" if ok else "FAILS") + f" ({rule})" + off_recipe_note(spec.task, spec.level)
+        )
         if spec.level == "random":  # D4RL's own random return, a second reference
             row["status"] += f"; D4RL random reference {TASKS[spec.task].random_return}"
     else:
-        row["status"] = "no published numbers"
+        row["status"] = "no published numbers" + off_recipe_note(spec.task, spec.level)
     return row
 
 

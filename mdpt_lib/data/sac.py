@@ -1,7 +1,7 @@
 """Soft Actor-Critic, CleanRL style, for the behaviour policies that generate the bullet datasets.
 
-The recipe is d4rl-pybullet's, as its released training code runs: 256-256 ReLU actor and twin
-critics, Adam lr 3e-4 (the code's default; its README's summaries say 1e-3), batch 100, gamma 0.99,
+The recipe is d4rl-pybullet's, as its code ran when its datasets were made (June 2020): 256-256 ReLU
+actor and twin critics, Adam lr 1e-3 (its default until August 2020, then 3e-4), batch 100, gamma 0.99,
 Polyak tau 0.005, one gradient update per environment step, learned temperature starting at 1 with
 target entropy ``-act_dim``, log-std clamped to [-20, 2]. Actions are ``tanh`` of a Gaussian; the
 deterministic action is ``tanh(mean)``.
@@ -28,7 +28,7 @@ from mdpt_lib.nets import EnsembleMLP
 @dataclass
 class SACConfig:
     hidden: int = 256
-    lr: float = 3e-4
+    lr: float = 1e-3  # d4rl-pybullet's when its datasets were made; 3e-4 made our first snapshots
     batch_size: int = 100
     gamma: float = 0.99
     tau: float = 0.005
