@@ -42,6 +42,19 @@ def test_a_job_writes_its_result_once(tmp_path, monkeypatch):
     assert missing.empty and "make them with:" in missing.describe()
     assert "--levels medium --seeds-per-job 3" in missing.describe()
 
+    # the build a job trained on is recorded; a later build of other snapshots is pointed out
+    assert pre.data_files == pre.current_data_files == [result["provenance"]["data_file"]]
+    assert "snapshots changed" not in pre.describe()
+    result["provenance"]["data_file"] = "hopper-mixed-seed0-0badf00d.hdf5"
+    path.write_text(json.dumps(result))
+    changed = precomputed("guidance_first", job.dataset, folder=tmp_path).describe()
+    assert "data: hopper-mixed-seed0-0badf00d.hdf5" in changed
+    assert "the behaviour snapshots changed since" in changed
+    del result["provenance"]["data_file"]
+    path.write_text(json.dumps(result))
+    unknown = precomputed("guidance_first", job.dataset, folder=tmp_path).describe()
+    assert "data: not recorded" in unknown and "snapshots changed" not in unknown
+
 
 def _regenerated_ids(cmd: str) -> list[str]:
     """The job ids the runner's command line ``cmd`` would run."""

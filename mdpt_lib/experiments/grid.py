@@ -93,6 +93,7 @@ def run_job(job: Job, out: Path, device: str = "cpu", threads: int = 1) -> Path:
     """Train one job and write its result file (skipped when the file exists)."""
     import torch
 
+    from mdpt_lib.data.build import dataset_file
     from mdpt_lib.data.registry import get_dataset_spec
     from mdpt_lib.experiments import transfer
     from mdpt_lib.experiments.curves import train_with_curve
@@ -104,10 +105,14 @@ def run_job(job: Job, out: Path, device: str = "cpu", threads: int = 1) -> Path:
     sc = get_scale(job.scale)
     start, origin = time.perf_counter(), provenance()  # the commit the job starts from
     seeds = list(job.seeds)
+    spec = get_dataset_spec(job.dataset)
+    # the build's name carries a digest of the behaviour snapshots it is made from
+    origin["data_file"] = dataset_file(spec.task, spec.level, rows=sc.rows).name
     result: dict = {"job": asdict(job), "scale": asdict(sc)}
     if job.experiment == "transfer":
-        task = get_dataset_spec(job.dataset).task
-        df = transfer.run(job.dataset, task, seeds, sc.steps, sc, device=device, progress=False)
+        df = transfer.run(
+            job.dataset, spec.task, seeds, sc.steps, sc, device=device, progress=False
+        )
         result["episodes"] = df.to_dict(orient="records")
     else:
         extra = {"guidance_from": sc.steps // 2} if job.mode == "delayed_guidance" else {}

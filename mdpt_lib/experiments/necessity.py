@@ -58,3 +58,28 @@ def guidance_gap(df: pd.DataFrame) -> pd.DataFrame:
     )
     wide["gap"] = wide["guided"] - wide["unguided"]
     return wide.groupby(["algo", "mode", "step"]).gap.mean().reset_index()
+
+
+def figure(df: pd.DataFrame, title: str | None = None):
+    """Score along training per condition (hue), guided vs unguided (style), one panel per algo.
+
+    Bands are 95% bootstrap intervals over seeds; returns seaborn's ``FacetGrid``.
+    """
+    import seaborn as sns
+
+    grid = sns.relplot(
+        data=df,
+        x="step",
+        y="score",
+        hue="mode",
+        style="inference",
+        col="algo",
+        kind="line",
+        errorbar=("ci", 95),
+        height=3.2,
+        aspect=1.3,
+    )
+    grid.set_axis_labels("diffusion training step", "normalised score")
+    if title:
+        grid.figure.suptitle(title, y=1.03)
+    return grid

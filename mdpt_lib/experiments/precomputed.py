@@ -13,9 +13,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from mdpt_lib.data.build import dataset_file
 from mdpt_lib.data.registry import SAME_DATA, get_dataset_spec
 from mdpt_lib.experiments.grid import RESULTS, Job, load_results
 from mdpt_lib.experiments.scales import get_scale
+
+UNRECORDED = "not recorded"
+"""The build of results made before job files recorded it."""
 
 
 def command(job: Job | dict) -> str:
@@ -39,6 +43,8 @@ class Precomputed:
     commands: list[str] = field(default_factory=list)
     commits: list[str] = field(default_factory=list)
     scales: dict[str, dict] = field(default_factory=dict)  # name -> the scale's fields, as run
+    data_files: list[str] = field(default_factory=list)  # the builds the jobs trained on
+    current_data_files: list[str] = field(default_factory=list)  # today's builds of those ids
 
     @property
     def empty(self) -> bool:
@@ -67,10 +73,21 @@ class Precomputed:
                     f"of {s['episodes']} episodes per seed, overrides {s['overrides'] or 'none'}"
                     for name, s in self.scales.items()
                 ),
+                *self._data_lines(),
                 "regenerate with:",
                 *(f"  {c}" for c in self.commands),
             ]
         )
+
+    def _data_lines(self) -> list[str]:
+        """Which builds the jobs trained on, and whether today's build of the data differs."""
+        today = ", ".join(self.current_data_files)
+        if UNRECORDED in self.data_files:
+            return [f"data: not recorded by (some of) these results; today's build is {today}"]
+        lines = [f"data: {', '.join(self.data_files)}"]
+        if set(self.current_data_files) - set(self.data_files):
+            lines.append(f"today's build is {today}: the behaviour snapshots changed since")
+        return lines
 
 
 def precomputed(
@@ -83,6 +100,7 @@ def precomputed(
     """
     names = get_dataset_spec(dataset).aliases if dataset else None
     curves, costs, commands, commits, scales = [], [], [], [], {}
+    data_files, current = set(), set()
     for r in load_results(experiment, folder or RESULTS / experiment):
         job = r["job"]
         if "curve" not in r or (names and job["dataset"] not in names):
@@ -93,6 +111,9 @@ def precomputed(
         costs.append({"algo": job["algo"], "mode": job["mode"], **label, **r["measure"]})
         commands.append(command(job))
         commits.append(r["provenance"]["git_commit"][:10])
+        data_files.add(r["provenance"].get("data_file", UNRECORDED))
+        spec = get_dataset_spec(job["dataset"])
+        current.add(dataset_file(spec.task, spec.level, rows=r["scale"]["rows"]).name)
     frame = pd.concat(curves, ignore_index=True) if curves else pd.DataFrame()
     if not curves and dataset:  # nothing committed: the command that would make it, at `long`
         seeds = tuple(range(get_scale("long").seeds))
@@ -104,4 +125,6 @@ def precomputed(
         sorted(set(commands)),
         sorted(set(commits)),
         scales,
+        sorted(data_files),
+        sorted(current),
     )
