@@ -58,7 +58,7 @@ def jobs(
     size = sc.seeds if experiment == "transfer" else seeds_per_job
     groups = [tuple(range(i, min(i + size, sc.seeds))) for i in range(0, sc.seeds, size)]
     cells = {
-        "necessity": [(a, m) for a in necessity.ALGOS for m in necessity.CONDITIONS],
+        "necessity": necessity.grid_cells(),
         "guidance_first": [(a, m) for a in guidance_first.ALGOS for m in guidance_first.MODES],
         "transfer": [("both", "all")],
     }[experiment]
