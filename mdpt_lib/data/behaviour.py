@@ -11,8 +11,9 @@ One run per task; its snapshots:
   d4rl-pybullet's published medium mean. d4rl-pybullet used the actor of the target episode; the
   deterministic actor often reaches medium level earlier or later than a stochastic episode does,
   and the dataset is its deterministic rollouts, so we select on what the dataset will contain.
-- ``expert``: training continues until the deterministic mean return (10 episodes) lies within
-  ``EXPERT_WINDOW`` of D4RL's expert reference return (tighter than the ±15% acceptance, for margin).
+- ``expert``: training continues until the deterministic mean return (10 episodes, confirmed over 20
+  more) lies within ``EXPERT_WINDOW`` of D4RL's expert reference return (tighter than the ±15%
+  acceptance, for margin).
 
 The state (networks, optimisers, replay buffer, random generators, counters) is checkpointed to the
 cache every ``checkpoint_every`` steps, atomically; an interrupted run continues from the last
@@ -258,10 +259,18 @@ class BehaviourRun:
         self.found.discard(level)
 
     def check_expert(self) -> None:
-        returns = evaluate_deterministic(self.sac, self.task.name, 10, seed=20_000 + self.step)
+        """10 deterministic episodes; if their mean is in the window, 20 more must confirm it.
+
+        Ten episodes alone chose a walker2d actor (lr 1e-3, 105k steps) that falls now and then:
+        its 1M-step dataset averaged 1316 against the 1519 of its ten episodes.
+        """
         goal = self.task.expert_return
-        self.log.append({"step": self.step, "check": "expert", "mean": float(returns.mean())})
+        returns = evaluate_deterministic(self.sac, self.task.name, 10, seed=20_000 + self.step)
         if abs(returns.mean() - goal) <= EXPERT_WINDOW * abs(goal):
+            more = evaluate_deterministic(self.sac, self.task.name, 20, seed=40_000 + self.step)
+            returns = np.concatenate([returns, more])
+        self.log.append({"step": self.step, "check": "expert", "mean": float(returns.mean())})
+        if len(returns) > 10 and abs(returns.mean() - goal) <= EXPERT_WINDOW * abs(goal):
             self.write_snapshot("expert", returns)
             self.found.add("expert")
 
