@@ -186,18 +186,30 @@ def test_committed_snapshots_come_from_the_registered_seed():
 
     from mdpt_lib.data.paths import behaviour_dir
     from mdpt_lib.data.registry import BEHAVIOUR_SEED
+    from mdpt_lib.data.sac import SACConfig
 
     for task, seed in BEHAVIOUR_SEED.items():
         prov = json.loads((behaviour_dir() / task / "provenance.json").read_text())
         levels = [k for k in prov if k != "reselected"]
-        assert levels and all(prov[k]["seed"] == seed for k in levels), task
+        assert levels, task
+        run = {(prov[k]["seed"], prov[k]["sac_config"]["lr"]) for k in levels}
+        assert len(run) == 1, f"{task}: every snapshot comes from one run, not {run}"
+        if run.pop()[1] == SACConfig().lr:  # runs at an old learning rate predate the seed rule
+            assert all(prov[k]["seed"] == seed for k in levels), task
 
 
 def test_seed_study_reads_when_each_seed_first_reached_the_target(tmp_path, monkeypatch, capsys):
+    import json
+
+    from mdpt_lib.data import seed_study
     from mdpt_lib.data.behaviour import BehaviourRun
     from mdpt_lib.data.seed_study import study
 
     monkeypatch.setenv("MDPT_DATA_DIR", str(tmp_path / "cache"))
+    (tmp_path / "assets" / "hopper").mkdir(parents=True)  # the committed run: seed 0, lr 1e-3
+    prov = {"mixed": {"seed": 0, "sac_config": {"lr": 1e-3}}}
+    (tmp_path / "assets" / "hopper" / "provenance.json").write_text(json.dumps(prov))
+    monkeypatch.setattr(seed_study, "behaviour_dir", lambda: tmp_path / "assets")
     # hopper's target is 1000 and the original buffer had 59,345 rows
     for seed, returns in [(0, [200.0, 1000.5, 1200.0]), (5, [200.0, 990.0])]:
         run = BehaviourRun("hopper", seed=seed, out_dir=tmp_path / "out")
@@ -207,7 +219,7 @@ def test_seed_study_reads_when_each_seed_first_reached_the_target(tmp_path, monk
         run.save()
     first, second = study()
     assert (first["seed"], first["steps_to_target"], first["within_factor"]) == (0, 60_000, True)
-    assert first["committed_run"]  # hopper's committed run is seed 0
+    assert first["committed_run"] and not second["committed_run"]
     assert second["steps_to_target"] is None and not second["within_factor"]
     assert (second["steps_run"], second["best_training_return"]) == (60_000, 990.0)
     (tmp_path / "cache" / "sac" / "hopper-seedX.pt").write_bytes(b"")

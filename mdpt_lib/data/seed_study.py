@@ -16,8 +16,8 @@ import json
 import re
 from pathlib import Path
 
-from mdpt_lib.data.paths import RESULTS, cache_dir
-from mdpt_lib.data.registry import BEHAVIOUR_SEED, MEDIUM_TARGET_RETURN, PUBLISHED
+from mdpt_lib.data.paths import RESULTS, behaviour_dir, cache_dir
+from mdpt_lib.data.registry import MEDIUM_TARGET_RETURN, PUBLISHED
 from mdpt_lib.provenance import git_commit, utc_stamp
 
 COMMITTED = RESULTS / "data" / "seed_study.json"
@@ -27,6 +27,13 @@ MIXED_FACTOR = 2.0
 """A buffer passes the data check when its rows are within this factor of the original's."""
 
 _STATE = re.compile(r"(?P<task>[a-z0-9]+)-seed(?P<seed>\d+)(-lr(?P<lr>[0-9.e-]+))?\.pt")
+
+
+def committed_run(task: str) -> tuple[int, float] | None:
+    """(seed, lr) of the SAC run whose replay buffer is committed for ``task``, from its provenance."""
+    path = behaviour_dir() / task / "provenance.json"
+    mixed = json.loads(path.read_text()).get("mixed") if path.exists() else None
+    return (mixed["seed"], mixed["sac_config"]["lr"]) if mixed else None
 
 
 def study_row(path: Path) -> dict:
@@ -54,7 +61,7 @@ def study_row(path: Path) -> dict:
         "original_rows": original,
         "within_factor": reached is not None
         and original / MIXED_FACTOR <= reached <= original * MIXED_FACTOR,
-        "committed_run": BEHAVIOUR_SEED[task] == seed and match["lr"] is None,
+        "committed_run": committed_run(task) == (seed, state["cfg"]["lr"]),
     }
 
 
