@@ -18,6 +18,18 @@ def test_grids_cover_the_protocol():
     assert all(len(j.seeds) >= 2 for j in jobs("transfer", "full"))
 
 
+def test_necessity_grid_skips_only_the_run_that_would_repeat_another():
+    cells = {(j.algo, j.mode) for j in jobs("necessity", "long", ["hopper"], ["medium-replay"], 3)}
+    assert {m for a, m in cells if a == "dql"} == {
+        "joint",
+        "no_guidance",
+        "delayed_guidance",
+        "random_guidance",
+    }
+    # IDQL's actor never sees its guidance: delayed_guidance would train the no_guidance run again
+    assert {m for a, m in cells if a == "idql"} == {"joint", "no_guidance", "random_guidance"}
+
+
 def test_a_job_writes_its_result_once(tmp_path, monkeypatch):
     monkeypatch.setenv("MDPT_DATA_DIR", str(tmp_path / "cache"))
     job = Job(
