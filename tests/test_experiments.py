@@ -127,3 +127,14 @@ def test_verdict_reads_the_intervals():
     assert "overlap, so" in verdict(close, "idql")
     same = summarize({"DQL joint": [1.0, 2, 3], "DQL guidance_first": [3.0, 2, 1]})
     assert verdict(same, "dql").startswith("both schedules scored the same")
+
+
+def test_committed_idql_runs_ignore_the_condition_of_their_actor_training():
+    """The reason the grid skips IDQL's delayed_guidance: no_guidance already equals joint exactly."""
+    runs = {
+        r["job"]["mode"]: r["curve"]
+        for r in load_results("necessity", RESULTS / "necessity")
+        if r["job"]["algo"] == "idql"
+    }
+    assert {"joint", "no_guidance"} <= set(runs), "results/necessity holds the IDQL grid"
+    assert runs["joint"] == [{**row, "mode": "joint"} for row in runs["no_guidance"]]
