@@ -17,14 +17,10 @@ import re
 from pathlib import Path
 
 from mdpt_lib.data.paths import RESULTS, behaviour_dir, cache_dir
-from mdpt_lib.data.registry import MEDIUM_TARGET_RETURN, PUBLISHED
-from mdpt_lib.provenance import git_commit, utc_stamp
+from mdpt_lib.data.registry import MEDIUM_TARGET_RETURN, MIXED_ROWS_FACTOR, PUBLISHED
 
 COMMITTED = RESULTS / "data" / "seed_study.json"
 """The committed seed study (``seeds --save``), shown in the book."""
-
-MIXED_FACTOR = 2.0
-"""A buffer passes the data check when its rows are within this factor of the original's."""
 
 _STATE = re.compile(r"(?P<task>[a-z0-9]+)-seed(?P<seed>\d+)(-lr(?P<lr>[0-9.e-]+))?\.pt")
 
@@ -60,7 +56,7 @@ def study_row(path: Path) -> dict:
         "best_training_return": round(best, 1),
         "original_rows": original,
         "within_factor": reached is not None
-        and original / MIXED_FACTOR <= reached <= original * MIXED_FACTOR,
+        and original / MIXED_ROWS_FACTOR <= reached <= original * MIXED_ROWS_FACTOR,
         "committed_run": committed_run(task) == (seed, state["cfg"]["lr"]),
     }
 
@@ -97,12 +93,7 @@ def main(save_to: Path | None, command: str) -> None:
         )
     print(format_rows(rows))
     if save_to is not None:
-        save_to.parent.mkdir(parents=True, exist_ok=True)
-        record = {
-            "command": command,
-            "git_commit": git_commit(),
-            "written": utc_stamp(),
-            "rows": rows,
-        }
-        save_to.write_text(json.dumps(record, indent=2) + "\n")
+        from mdpt_lib.data.report import save
+
+        save(rows, save_to, command)
         print(f"saved to {save_to}")
