@@ -222,6 +222,15 @@ def test_seed_study_reads_when_each_seed_first_reached_the_target(tmp_path, monk
     assert first["committed_run"] and not second["committed_run"]
     assert second["steps_to_target"] is None and not second["within_factor"]
     assert (second["steps_run"], second["best_training_return"]) == (60_000, 990.0)
+    # a new machine's cache updates the committed study without losing the rows it lacks
+    elsewhere = {**second, "seed": 7, "committed_run": True}  # stale flag, read afresh
+    longer = {**second, "steps_run": 90_000}
+    merged = seed_study.merge([elsewhere, longer, first], [first, second])
+    assert [(r["seed"], r["measured"], r["committed_run"]) for r in merged] == [
+        (0, True, True),
+        (5, False, False),  # the committed row ran further than the cached state
+        (7, False, False),
+    ]
     (tmp_path / "cache" / "sac" / "hopper-seedX.pt").write_bytes(b"")
     with pytest.raises(ValueError, match=r"hopper-seedX\.pt is not a SAC state"):
         study()

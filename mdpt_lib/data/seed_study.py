@@ -4,7 +4,10 @@ A ``mixed`` (= ``medium-replay``) buffer is the replay buffer at the first train
 return reaches ``MEDIUM_TARGET_RETURN``, so its size is one draw of a random quantity. This reads
 every SAC state in the cache (``sac/<task>-seed<S>.pt``, written by ``train-behaviour --seed S``,
 with or without ``--out``) and reports, per task and seed, the step of that first episode (or how
-far a run stopped short of it) beside the original buffer's rows. Runs are made with e.g.
+far a run stopped short of it) beside the original buffer's rows. SAC states live in one machine's
+cache, so the committed study is merged, not replaced: a row of a state in the cache replaces the
+committed row of the same task, lr and seed when it ran at least as far; the other committed rows
+stay. Runs are made with e.g.
 
     python -m mdpt_lib.data train-behaviour --task walker2d --seed 2 --until medium \\
         --max-steps 180000 --out /tmp/seeds
@@ -61,11 +64,27 @@ def study_row(path: Path) -> dict:
     }
 
 
+def _key(row: dict) -> tuple[str, float, int]:
+    return row["task"], row["lr"], row["seed"]
+
+
 def study(folder: Path | None = None) -> list[dict]:
     """Rows of every SAC state in ``folder`` (default: the cache's ``sac/``), by task and seed."""
     paths = sorted(Path(folder or cache_dir() / "sac").glob("*-seed*.pt"))
-    rows = [study_row(p) for p in paths]
-    return sorted(rows, key=lambda r: (r["task"], r["lr"], r["seed"]))
+    return sorted((study_row(p) for p in paths), key=_key)
+
+
+def merge(committed: list[dict], measured: list[dict]) -> list[dict]:
+    """``committed`` rows updated by ``measured`` ones of the same (task, lr, seed) that ran at least
+    as far; each row says whether it was ``measured`` now, and ``committed_run`` is read afresh."""
+    rows = {_key(r): {**r, "measured": False} for r in committed}
+    for row in measured:
+        old = rows.get(_key(row))
+        if old is None or row["steps_run"] >= old["steps_run"]:
+            rows[_key(row)] = {**row, "measured": True}
+    for row in rows.values():
+        row["committed_run"] = committed_run(row["task"]) == (row["seed"], row["lr"])
+    return sorted(rows.values(), key=_key)
 
 
 def format_rows(rows: list[dict]) -> str:
@@ -85,13 +104,19 @@ def format_rows(rows: list[dict]) -> str:
 
 
 def main(save_to: Path | None, command: str) -> None:
-    rows = study()
-    if not rows:
+    measured = study()
+    if not measured:
         raise SystemExit(
             f"no SAC states in {cache_dir() / 'sac'}: run `python -m mdpt_lib.data train-behaviour "
             "--task TASK --seed S --until medium --out DIR` first"
         )
-    print(format_rows(rows))
+    print(format_rows(measured))
+    if save_to is not None and save_to.exists():
+        rows = merge(json.loads(save_to.read_text())["rows"], measured)
+        kept = sum(not r["measured"] for r in rows)
+        print(f"{kept} rows of {save_to} not in this cache are kept")
+    else:
+        rows = merge([], measured)
     if save_to is not None:
         from mdpt_lib.data.report import save
 
