@@ -270,3 +270,21 @@ def test_stats_flag_data_made_before_the_learning_rate_fix(tmp_path, monkeypatch
     assert "lr 0.0003/0.001" in report.off_recipe_note("hopper", "medium-expert")
     assert report.off_recipe_note("hopper", "mixed") == ""
     assert report.off_recipe_note("hopper", "random") == ""  # the initial actor has no lr
+
+
+def test_mixed_rows_are_compared_in_the_original_layout():
+    from mdpt_lib.data.registry import DATASETS, check_against_published, mixed_rows_ok
+
+    # halfcheetah's original buffer: 178 episodes of 1,000 steps, each followed by an appended row
+    assert DATASETS["halfcheetah-bullet-mixed-v0"].published.rows == 178 * 1001
+    assert mixed_rows_ok("halfcheetah", 89_000, 89)  # 89,089 rows: exactly half
+    assert not mixed_rows_ok("halfcheetah", 89_000, 88)
+    assert mixed_rows_ok("halfcheetah", 356_000, 356) and not mixed_rows_ok(
+        "halfcheetah", 356_000, 357
+    )
+    spec = DATASETS["bullet-halfcheetah-medium-replay-v0"]
+    ok, rule = check_against_published(spec, 89_000, 300.0, 500.0, episode_ends=89)
+    assert ok and rule.startswith("89,089 rows in the original layout within x2 of 178,178")
+    assert not check_against_published(spec, 89_000, 300.0, 100.0, episode_ends=89)[
+        0
+    ]  # std too small

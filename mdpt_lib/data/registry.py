@@ -150,15 +150,31 @@ def dataset_id(task: str, level: str, family: str = "d4rl") -> str:
 MEDIUM_MEAN_TOLERANCE = 0.25
 """A medium dataset's mean return lies within this fraction of d4rl-pybullet's published mean."""
 MIXED_ROWS_FACTOR = 2.0
-"""A mixed dataset's row count lies within this factor of the original's."""
+"""A mixed dataset's row count lies within this factor of the original's (``mixed_rows_ok``)."""
 MIXED_STD_FRACTION = 1 / 3
 """A mixed dataset's return std is at least this fraction of the original's."""
 
 
+def original_layout_rows(transitions: int, episode_ends: int) -> int:
+    """Rows the same data takes in d4rl-pybullet's layout, the unit of its published row counts:
+    one per transition plus the row appended after every episode end (DATA.md)."""
+    return transitions + episode_ends
+
+
+def mixed_rows_ok(task: str, transitions: int, episode_ends: int) -> bool:
+    """Is a replay buffer of ``transitions`` and ``episode_ends`` within ``MIXED_ROWS_FACTOR`` of the
+    original buffer's published rows, both counted in the original's layout?"""
+    original = PUBLISHED[(task, "mixed")].rows
+    rows = original_layout_rows(transitions, episode_ends)
+    return original / MIXED_ROWS_FACTOR <= rows <= original * MIXED_ROWS_FACTOR
+
+
 def check_against_published(
-    spec: DatasetSpec, rows: int, mean: float, std: float
+    spec: DatasetSpec, rows: int, mean: float, std: float, episode_ends: int = 0
 ) -> tuple[bool, str]:
-    """Does a built dataset match the original closely enough? Returns (ok, the rule applied)."""
+    """Does a built dataset match the original closely enough? Returns (ok, the rule applied).
+
+    ``rows`` are transitions; ``episode_ends`` (terminals and time-outs) matter for ``mixed`` only."""
     pub = spec.published
     if spec.level == "random":
         return pub.min <= mean <= pub.max, f"mean in published [min, max] = [{pub.min}, {pub.max}]"
@@ -166,13 +182,12 @@ def check_against_published(
         ok = abs(mean - pub.mean) <= MEDIUM_MEAN_TOLERANCE * abs(pub.mean)
         return ok, f"mean within ±{MEDIUM_MEAN_TOLERANCE:.0%} of {pub.mean}"
     if spec.level == "mixed":
-        ok = (
-            pub.rows / MIXED_ROWS_FACTOR <= rows <= pub.rows * MIXED_ROWS_FACTOR
-            and std >= MIXED_STD_FRACTION * pub.std
-        )
+        ok = mixed_rows_ok(spec.task, rows, episode_ends) and std >= MIXED_STD_FRACTION * pub.std
+        layout = original_layout_rows(rows, episode_ends)
         return (
             ok,
-            f"rows within x{MIXED_ROWS_FACTOR:g} of {pub.rows}, std >= {MIXED_STD_FRACTION * pub.std:.1f}",
+            f"{layout:,} rows in the original layout within x{MIXED_ROWS_FACTOR:g} of {pub.rows:,}, "
+            f"std >= {MIXED_STD_FRACTION * pub.std:.1f}",
         )
     expert = TASKS[spec.task].expert_return
     if spec.level == "expert":

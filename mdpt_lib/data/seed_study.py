@@ -20,7 +20,7 @@ import re
 from pathlib import Path
 
 from mdpt_lib.data.paths import RESULTS, behaviour_dir, cache_dir
-from mdpt_lib.data.registry import MEDIUM_TARGET_RETURN, MIXED_ROWS_FACTOR, PUBLISHED
+from mdpt_lib.data.registry import MEDIUM_TARGET_RETURN, PUBLISHED, mixed_rows_ok
 
 COMMITTED = RESULTS / "data" / "seed_study.json"
 """The committed seed study (``seeds --save``), shown in the book."""
@@ -46,7 +46,8 @@ def study_row(path: Path) -> dict:
     state = torch.load(path, weights_only=False, map_location="cpu")
     target = MEDIUM_TARGET_RETURN[task]
     episodes = [row for row in state["log"] if "episode_return" in row]
-    reached = next((row["step"] for row in episodes if row["episode_return"] >= target), None)
+    first = next((i for i, row in enumerate(episodes) if row["episode_return"] >= target), None)
+    reached = None if first is None else episodes[first]["step"]
     best = max((row["episode_return"] for row in episodes), default=float("nan"))
     original = PUBLISHED[(task, "mixed")].rows
     return {
@@ -58,8 +59,8 @@ def study_row(path: Path) -> dict:
         "steps_to_target": reached,
         "best_training_return": round(best, 1),
         "original_rows": original,
-        "within_factor": reached is not None
-        and original / MIXED_ROWS_FACTOR <= reached <= original * MIXED_ROWS_FACTOR,
+        "episodes_to_target": None if first is None else first + 1,
+        "within_factor": first is not None and mixed_rows_ok(task, reached, first + 1),
         "committed_run": committed_run(task) == (seed, state["cfg"]["lr"]),
     }
 
