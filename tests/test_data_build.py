@@ -288,3 +288,26 @@ def test_mixed_rows_are_compared_in_the_original_layout():
     assert not check_against_published(spec, 89_000, 300.0, 100.0, episode_ends=89)[
         0
     ]  # std too small
+
+
+def test_stats_keep_the_committed_rows_of_ids_not_built_here():
+    from mdpt_lib.data.report import keep_committed
+
+    committed = {
+        "git_commit": "abc",
+        "rows": [
+            {"id": "a", "rows": 10, "status": "ok"},
+            {"id": "b", "rows": 20, "status": "ok", "kept_from": "older"},
+            {"id": "c", "status": "not reached: ..."},
+        ],
+    }
+    now = [
+        {"id": "a", "status": "not built (run with --build)"},
+        {"id": "b", "status": "not built (run with --build)"},
+        {"id": "c", "status": "not built (run with --build)"},
+        {"id": "d", "rows": 5, "status": "FAILS"},
+    ]
+    kept = keep_committed(now, committed)
+    assert kept[0] == {"id": "a", "rows": 10, "status": "ok", "kept_from": "abc"}
+    assert kept[1]["kept_from"] == "older"  # where the numbers were measured, not where copied
+    assert kept[2:] == now[2:]  # nothing measured to keep; a measured row is never replaced

@@ -116,7 +116,8 @@ def format_table(rows: list[dict]) -> str:
             nums = f"{r['rows']:>9,} {r['episodes']:>6} {r['mean']:>8.1f} {r['std']:>7.1f} {r['min']:>8.1f} {r['max']:>8.1f}"
         else:
             nums = f"{'-':>9} {'-':>6} {'-':>8} {'-':>7} {'-':>8} {'-':>8}"
-        lines.append(f"{r['id']:<34} {nums} | {ref:<46} | {r['status']}")
+        kept = f" [measured at {r['kept_from'][:7]}]" if "kept_from" in r else ""
+        lines.append(f"{r['id']:<34} {nums} | {ref:<46} | {r['status']}{kept}")
     return "\n".join(lines)
 
 
@@ -132,6 +133,19 @@ def save(rows: list[dict], path: Path, command: str) -> None:
     path.write_text(json.dumps(record, indent=1) + "\n")
 
 
+def keep_committed(rows: list[dict], committed: dict) -> list[dict]:
+    """``rows`` with each id that is not built here replaced by its row in a ``committed`` record
+    (``save``'s JSON), marked ``kept_from`` that record's commit: a 1M-row build is an hour of CPU,
+    and the same snapshots build the same bytes on any machine."""
+    old = {r["id"]: r for r in committed["rows"] if "rows" in r}
+    return [
+        {**old[r["id"]], "kept_from": old[r["id"]].get("kept_from", committed["git_commit"])}
+        if r.get("status", "").startswith("not built") and r["id"] in old
+        else r
+        for r in rows
+    ]
+
+
 def main(
     ids: list[str] | None = None,
     build: bool = False,
@@ -141,6 +155,8 @@ def main(
 ) -> list[dict]:
     ids = ids or list(DATASETS)
     rows = [dataset_stats(i, build) for i in ids]
+    if save_to and Path(save_to).exists():  # keep what this machine has not built
+        rows = keep_committed(rows, json.loads(Path(save_to).read_text()))
     print(json.dumps(rows, indent=1) if as_json else format_table(rows))
     if save_to:
         save(rows, Path(save_to), command)
