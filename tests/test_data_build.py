@@ -295,6 +295,7 @@ def test_stats_keep_the_committed_rows_of_ids_not_built_here():
 
     committed = {
         "git_commit": "abc",
+        "written": "2026-11-25T21:00:00Z",
         "rows": [
             {"id": "a", "rows": 10, "status": "ok"},
             {"id": "b", "rows": 20, "status": "ok", "kept_from": "older"},
@@ -307,7 +308,10 @@ def test_stats_keep_the_committed_rows_of_ids_not_built_here():
         {"id": "c", "status": "not built (run with --build)"},
         {"id": "d", "rows": 5, "status": "FAILS"},
     ]
-    kept = keep_committed(now, committed)
+    written = {"a": "2026-11-20T00:00:00Z", "b": "2026-11-21T00:00:00Z"}.get
+    kept = keep_committed(now, committed, lambda i: written(i, "2026-11-19T00:00:00Z"))
     assert kept[0] == {"id": "a", "rows": 10, "status": "ok", "kept_from": "abc"}
     assert kept[1]["kept_from"] == "older"  # where the numbers were measured, not where copied
     assert kept[2:] == now[2:]  # nothing measured to keep; a measured row is never replaced
+    retrained = keep_committed(now, committed, lambda i: "2026-12-01T00:00:00Z")
+    assert retrained == now  # snapshots newer than the record: its numbers are not theirs

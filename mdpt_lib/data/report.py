@@ -133,14 +133,24 @@ def save(rows: list[dict], path: Path, command: str) -> None:
     path.write_text(json.dumps(record, indent=1) + "\n")
 
 
-def keep_committed(rows: list[dict], committed: dict) -> list[dict]:
+def snapshots_written(dataset_id: str) -> str:
+    """When the newest behaviour snapshot of ``dataset_id``'s task was written (provenance, UTC)."""
+    path = behaviour_dir() / DATASETS[dataset_id].task / "provenance.json"
+    entries = json.loads(path.read_text()).values()  # levels, and e.g. a list of reselected ones
+    return max(e["written"] for e in entries if isinstance(e, dict) and "written" in e)
+
+
+def keep_committed(rows: list[dict], committed: dict, written=snapshots_written) -> list[dict]:
     """``rows`` with each id that is not built here replaced by its row in a ``committed`` record
-    (``save``'s JSON), marked ``kept_from`` that record's commit: a 1M-row build is an hour of CPU,
-    and the same snapshots build the same bytes on any machine."""
+    (``save``'s JSON), marked ``kept_from`` that record's commit, if no snapshot of its task was
+    written after that record (``written(id)``): a 1M-row build is an hour of CPU, and the same
+    snapshots build the same bytes on any machine."""
     old = {r["id"]: r for r in committed["rows"] if "rows" in r}
     return [
         {**old[r["id"]], "kept_from": old[r["id"]].get("kept_from", committed["git_commit"])}
-        if r.get("status", "").startswith("not built") and r["id"] in old
+        if r.get("status", "").startswith("not built")
+        and r["id"] in old
+        and written(r["id"]) <= committed["written"]
         else r
         for r in rows
     ]
