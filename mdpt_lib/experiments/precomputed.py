@@ -82,11 +82,12 @@ class Precomputed:
     def _data_lines(self) -> list[str]:
         """Which builds the jobs trained on, and whether today's build of the data differs."""
         today = ", ".join(self.current_data_files)
-        if UNRECORDED in self.data_files:
-            return [f"data: not recorded by (some of) these results; today's build is {today}"]
+        recorded = set(self.data_files) - {UNRECORDED}
         lines = [f"data: {', '.join(self.data_files)}"]
-        if set(self.current_data_files) - set(self.data_files):
+        if recorded - set(self.current_data_files):
             lines.append(f"today's build is {today}: the behaviour snapshots changed since")
+        elif UNRECORDED in self.data_files:
+            lines.append(f"today's build is {today}")
         return lines
 
 
