@@ -23,6 +23,9 @@ from mdpt_lib.provenance import git_commit, utc_stamp
 COMMITTED = RESULTS / "data" / "stats.json"
 """The committed stats of this project's builds (``stats --save``), shown in the book."""
 
+NOT_BUILT = "not built (run with --build)"
+"""Status of an id whose 1M-row build is not in this machine's cache."""
+
 
 def progress_note(task: str) -> str:
     """How far the behaviour run of ``task`` got, from its committed ``progress.json``."""
@@ -69,7 +72,7 @@ def dataset_stats(dataset_id: str, build: bool = False) -> dict:
         return row
     cheap = spec.level == "mixed"  # the committed replay buffer: nothing to roll out
     if not (build or cheap) and not dataset_file(spec.task, spec.level).exists():
-        row["status"] = "not built (run with --build)"
+        row["status"] = NOT_BUILT
         return row
     try:
         data = load_dataset(dataset_id, verbose=False)
@@ -148,7 +151,7 @@ def keep_committed(rows: list[dict], committed: dict, written=snapshots_written)
     old = {r["id"]: r for r in committed["rows"] if "rows" in r}
     return [
         {**old[r["id"]], "kept_from": old[r["id"]].get("kept_from", committed["git_commit"])}
-        if r.get("status", "").startswith("not built")
+        if r.get("status") == NOT_BUILT
         and r["id"] in old
         and written(r["id"]) <= committed["written"]
         else r

@@ -112,13 +112,12 @@ def main(save_to: Path | None, command: str) -> None:
             "--task TASK --seed S --until medium --out DIR` first"
         )
     print(format_rows(measured))
-    if save_to is not None and save_to.exists():
-        rows = merge(json.loads(save_to.read_text())["rows"], measured)
-        kept = sum(not r["measured"] for r in rows)
-        print(f"{kept} rows of {save_to} not in this cache are kept")
-    else:
-        rows = merge([], measured)
     if save_to is not None:
+        committed = json.loads(save_to.read_text())["rows"] if save_to.exists() else []
+        rows = merge(committed, measured)
+        print(
+            f"{sum(not r['measured'] for r in rows)} rows of {save_to} not in this cache are kept"
+        )
         from mdpt_lib.data.report import save
 
         save(rows, save_to, command)
