@@ -19,7 +19,7 @@ from mdpt_lib.ensemble import member, stack
 from mdpt_lib.envs import MAX_EPISODE_STEPS, TASKS
 from mdpt_lib.guidance import Guidance, load_guidance, make_guidance
 from mdpt_lib.modes import get_mode
-from mdpt_lib.policy import DiffusionPolicy
+from mdpt_lib.policy import DiffusionPolicy, SelectionStats
 from mdpt_lib.replay import DataInfo, OfflineData, fingerprint
 from mdpt_lib.train import RunSpec, Trainer
 
@@ -92,6 +92,7 @@ class Agent:
         guidance: Guidance | bool | None = None,
         generator: torch.Generator | None = None,
         candidates: int | None = None,
+        stats: SelectionStats | None = None,
     ) -> np.ndarray:
         """Actions for raw observations (B, obs_dim) or (obs_dim,) -> (B, act_dim) or (act_dim,).
 
@@ -105,9 +106,17 @@ class Agent:
             raise ValueError(
                 f"observations must be (B, {self.info.obs_dim}) for {self.task}, got {np.shape(observations)}"
             )
+        if not np.isfinite(obs).all():
+            bad = np.flatnonzero(~np.isfinite(obs).all(1)).tolist()
+            raise ValueError(f"observations hold NaN or inf values in rows {bad[:10]}")
         g = self._resolve_guidance(guidance)
+        if isinstance(guidance, Guidance) and (candidates or self.hp["candidates"]) == 1:
+            raise ValueError(
+                "a swapped guidance chooses among candidate actions, but this agent samples one "
+                "per state (candidates=1), so the guidance would be ignored: pass candidates > 1"
+            )
         x = torch.as_tensor(obs, device=self.device).unsqueeze(0)
-        actions = self.policy.act(x, g, generator, candidates)[0].cpu().numpy()
+        actions = self.policy.act(x, g, generator, candidates, stats)[0].cpu().numpy()
         return actions[0] if single else actions
 
     def save(self, path: str | Path) -> Path:
@@ -225,13 +234,19 @@ def make_trainer(
     offline = OfflineData(data, task, name, hp.reward_scale, device_t)
     E, hp_dict = len(seeds), hp.to_dict()
 
-    torch.manual_seed(seeds[0])
-    policy = DiffusionPolicy(E, offline.info, hp_dict).to(device_t)
+    # each member is initialised from its own seed, as if trained alone
+    policies, guidances = [], []
+    for s in seeds:
+        torch.manual_seed(s)
+        policies.append(DiffusionPolicy(1, offline.info, hp_dict))
+        if guidance is None:
+            guidances.append(make_guidance(hp.guidance, 1, offline.info, hp_dict))
+    policy = stack(policies).to(device_t)
     if guidance is not None:
         guidance.check_compatible(offline.info)
         g = stack([guidance] * E).to(device_t).freeze()
     else:
-        g = make_guidance(hp.guidance, E, offline.info, hp_dict).to(device_t)
+        g = stack(guidances).to(device_t)
         if mode_obj.random_init:
             g.freeze()
     g_steps = guidance_steps if guidance_steps is not None else steps
@@ -322,6 +337,8 @@ def fit(
             "measure": results["measure"],
             "resumed": results.get("resumed", []),
             "wall_seconds": results["wall_seconds"],  # training and evaluations, all sessions
+            "eval_seconds": results.get("eval_seconds", 0.0),
+            "checkpoint_seconds": results.get("checkpoint_seconds", 0.0),
             "log": results["log"],
             "evals": [r for r in results["evals"] if r["seed"] == s],
         }

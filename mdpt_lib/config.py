@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from mdpt_lib.envs import get_task
 
 PRECISIONS = ("fp32", "bf16")
+SELECTIONS = ("argmax", "softmax")
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,9 @@ class HParams:
     T: int = 5  # diffusion steps for training and sampling
     beta_min: float = 0.1  # VP schedule
     beta_max: float = 10.0
-    init_noise_scale: float = 0.5  # the initial noise x_T is scaled by this at sampling (code)
+    init_noise_scale: float = 0.5  # the initial noise x_T is scaled by this at inference (code)
+    # ... and by this when the critic's TD next actions are sampled (official DQL, CleanDiffuser)
+    td_noise_scale: float = 1.0
     # --- optimisation
     batch_size: int = 256
     lr: float = 3e-4
@@ -41,7 +44,8 @@ class HParams:
     critic_tau: float = 0.005  # Polyak rate of target critics (EMA 0.995)
     actor_ema: float = 0.995  # EMA decay of the sampling copy of the diffusion model
     actor_ema_every: int = 5
-    actor_ema_start: int = 1000
+    actor_ema_start: int = 1000  # the EMA stays at its initialisation before this update (code)
+    actor_ema_copy_before_start: bool = False  # ours, short runs: copy the live weights until then
     actor_ema_warmup: bool = False  # ramp the decay up as min(decay, (1+k)/(10+k)) (ours, for IDQL)
     reward_scale: str = "iql"  # "iql": r * 1000 / (max - min episode return); "none"
     # --- guidance
@@ -51,6 +55,7 @@ class HParams:
     pretrain_form: str = "td_policy"  # double-Q pretraining: "td_policy" (code) | "sarsa" (ours)
     # --- inference
     candidates: int = 50  # sampled actions per state, one chosen by the guidance
+    selection: str = "softmax"  # "softmax": draw from softmax(select_beta * score); "argmax"
     select_beta: float = 50.0  # softmax temperature of the selection over guidance scores
     # --- literal classifier-free guidance (ours)
     cfg_weight: float = 0.0  # w in eps_u + w (eps_c - eps_u); 0 = no label conditioning
@@ -65,6 +70,10 @@ class HParams:
             raise ValueError(
                 f"unknown precision {changes['precision']!r}: one of {', '.join(PRECISIONS)}"
             )
+        if changes.get("selection", "softmax") not in SELECTIONS:
+            raise ValueError(
+                f"unknown selection {changes['selection']!r}: one of {', '.join(SELECTIONS)}"
+            )
         return replace(self, **changes)
 
     def to_dict(self) -> dict:
@@ -72,14 +81,17 @@ class HParams:
 
 
 ALGO_DEFAULTS: dict[str, HParams] = {
-    # IDQL: BC diffusion actor (LN-ResNet, dropout 0.1) + IQL critic; guidance only at inference,
-    # 256 candidates chosen by softmax(0.5 (Q - V)) (code). Actor EMA 0.9999 every step (code).
+    # IDQL: BC diffusion actor (LN-ResNet, dropout 0.1) + IQL critic; guidance only at inference:
+    # the argmax of Q - V over 256 candidates (IDQL's authors). The paper's code drew from
+    # softmax(0.5 (Q - V)) instead: selection="softmax" keeps that rule (PAPER_CODE_IDQL_SELECTION).
+    # Actor EMA 0.9999 every step (code).
     "idql": HParams(
         net="idql_resnet",
         dropout=0.1,
         guidance="iql",
         eta=0.0,
         candidates=256,
+        selection="argmax",
         select_beta=0.5,
         actor_ema=0.9999,
         actor_ema_every=1,
@@ -94,6 +106,9 @@ ALGO_DEFAULTS: dict[str, HParams] = {
         net="dql_mlp", guidance="iql", eta=0.0, candidates=1, cfg_weight=1.5, select_beta=0.5
     ),
 }
+
+PAPER_CODE_IDQL_SELECTION = {"selection": "softmax", "select_beta": 0.5}
+"""IDQL's selection rule in the paper's code release (``fit(..., algo="idql", **PAPER_CODE_IDQL_SELECTION)``)."""
 
 DQL_SELECT_BETA: dict[tuple[str, str], float] = {
     ("hopper", "medium"): 100.0,

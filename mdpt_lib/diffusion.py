@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from mdpt_lib.nets import NOISE_NETS
+from mdpt_lib.rng import MemberRNG, randn
 
 
 def vp_betas(T: int, beta_min: float = 0.1, beta_max: float = 10.0) -> torch.Tensor:
@@ -69,17 +70,27 @@ class DiffusionModel(nn.Module):
             self.register_buffer(name, value)
 
     def loss(
-        self, states: torch.Tensor, actions: torch.Tensor, cond: torch.Tensor | None = None
+        self,
+        states: torch.Tensor,
+        actions: torch.Tensor,
+        cond: torch.Tensor | None = None,
+        rng: MemberRNG | None = None,
     ) -> torch.Tensor:
-        """Epsilon-prediction loss per member: states (E, B, obs), actions (E, B, act) -> (E,)."""
+        """Epsilon-prediction loss per member: states (E, B, obs), actions (E, B, act) -> (E,).
+
+        ``rng``: per-member generators for the times, noise and dropout (default: torch's global).
+        """
         E, B, _ = actions.shape
-        i = torch.randint(0, self.T, (E, B), device=actions.device)
-        eps = torch.randn_like(actions)
+        if rng is None:
+            i = torch.randint(0, self.T, (E, B), device=actions.device)
+        else:
+            i = rng.randint(self.T, B)
+        eps = randn(rng, actions)
         x_i = (
             self.sqrt_abar[i].unsqueeze(-1) * actions
             + self.sqrt_one_minus_abar[i].unsqueeze(-1) * eps
         )
-        pred = self.net(x_i, i.float(), states, cond)
+        pred = self.net(x_i, i.float(), states, cond, rng=rng)
         return (pred - eps).pow(2).mean(dim=(1, 2))
 
     def eps(
@@ -89,6 +100,7 @@ class DiffusionModel(nn.Module):
         states: torch.Tensor,
         cfg_weight: float,
         label: torch.Tensor | None,
+        rng: MemberRNG | None = None,
     ) -> torch.Tensor:
         """Predicted noise; with a conditional model, the classifier-free mix of label and no label.
 
@@ -96,13 +108,13 @@ class DiffusionModel(nn.Module):
         is "optimal".
         """
         if not self.conditional:
-            return self.net(x, i, states)
+            return self.net(x, i, states, rng=rng)
         null = torch.zeros_like(x[..., :2])
         cond = label if label is not None else torch.cat([null[..., :1] + 1, null[..., 1:]], -1)
-        eps_u = self.net(x, i, states, null)
+        eps_u = self.net(x, i, states, null, rng=rng)
         if cfg_weight == 0:
             return eps_u
-        return eps_u + cfg_weight * (self.net(x, i, states, cond) - eps_u)
+        return eps_u + cfg_weight * (self.net(x, i, states, cond, rng=rng) - eps_u)
 
     def sample(
         self,
@@ -110,6 +122,7 @@ class DiffusionModel(nn.Module):
         init_noise_scale: float = 1.0,
         cfg_weight: float = 0.0,
         label: torch.Tensor | None = None,
+        rng: MemberRNG | None = None,
     ) -> torch.Tensor:
         """Draw one action per state: states (E, B, obs) -> actions (E, B, act) in [-1, 1].
 
@@ -117,14 +130,15 @@ class DiffusionModel(nn.Module):
         actor loss needs them); the caller decides with ``torch.no_grad()``.
         """
         E, B, _ = states.shape
-        x = torch.randn(E, B, self.act_dim, device=states.device) * init_noise_scale
+        x = randn(rng, states.new_empty(E, B, self.act_dim))
+        x = x * init_noise_scale
         for step in reversed(range(self.T)):
             i = torch.full((E, B), float(step), device=states.device)
-            eps = self.eps(x, i, states, cfg_weight, label)
+            eps = self.eps(x, i, states, cfg_weight, label, rng)
             x0 = (self.sqrt_recip_abar[step] * x - self.sqrt_recip_abar_m1[step] * eps).clamp(-1, 1)
             x = self.post_c0[step] * x0 + self.post_ct[step] * x
             if step > 0:
-                x = x + self.post_std[step] * torch.randn_like(x)
+                x = x + self.post_std[step] * randn(rng, x)
         return x.clamp(-1, 1)
 
 

@@ -80,3 +80,23 @@ def _copy_attributes(src: nn.Module, dst: nn.Module) -> None:
     """Carry the non-tensor state (metadata, frozen flag) that ``state_dict`` does not hold."""
     for name in getattr(src, "extra_attributes", ()):
         setattr(dst, name, getattr(src, name))
+
+
+@torch.no_grad()
+def clip_grad_norm_per_member(
+    parameters: list[torch.nn.Parameter], ensemble: int, max_norm: float
+) -> torch.Tensor:
+    """``clip_grad_norm_`` for each member separately: its own norm over its own slices. -> (E,) norms.
+
+    Every ensemble parameter keeps its members along dimension 0 (member-major when a member owns
+    several rows, like twin critics), so ``grad.view(E, -1)[k]`` is member ``k``'s part.
+    """
+    grads = [p.grad for p in parameters if p.grad is not None]
+    if not grads:
+        return torch.zeros(ensemble)
+    sq = sum(g.reshape(ensemble, -1).pow(2).sum(1) for g in grads)
+    norms = sq.sqrt()
+    coef = (max_norm / (norms + 1e-6)).clamp(max=1.0)
+    for g in grads:
+        g.view(ensemble, -1).mul_(coef.to(g.dtype).unsqueeze(1))
+    return norms

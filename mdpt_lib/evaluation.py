@@ -8,7 +8,7 @@ costs milliseconds; ``benchmarks/evaluation.py`` measures whether worker process
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -25,6 +25,7 @@ class EvalResult:
     returns: np.ndarray
     scores: np.ndarray
     lengths: np.ndarray
+    selection: dict = field(default_factory=dict)  # SelectionStats of guided candidate selection
 
     @property
     def mean_score(self) -> float:
@@ -36,6 +37,7 @@ class EvalResult:
             "returns": self.returns.tolist(),
             "scores": self.scores.tolist(),
             "lengths": self.lengths.tolist(),
+            **self.selection,
         }
 
 
@@ -82,11 +84,19 @@ def evaluate(
 ) -> EvalResult:
     """Evaluate ``agent`` (its own guidance, or ``guidance`` swapped in) on ``task`` (default: its own).
 
-    The agent's sampling noise is seeded from ``seed`` too, so an evaluation is reproducible.
+    The agent's sampling noise is seeded from ``seed`` too, so an evaluation is reproducible. The
+    result's ``selection`` holds the mean effective number of candidates and score spread per state
+    (``mdpt_lib.policy.SelectionStats``) when a guidance chose among candidates.
     """
+    from mdpt_lib.policy import SelectionStats
+
     task = get_task(task or agent.task).name
     generator = torch.Generator(device=agent.device).manual_seed(seed)
+    stats = SelectionStats()
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        act = lambda o: agent.act(o, guidance=guidance, generator=generator)  # noqa: E731
-        return run_episodes(task, act, episodes, seed, max_steps)
+        act = lambda o: agent.act(o, guidance=guidance, generator=generator, stats=stats)  # noqa: E731
+        result = run_episodes(task, act, episodes, seed, max_steps)
+    if stats.states:
+        result.selection = stats.to_dict()
+    return result

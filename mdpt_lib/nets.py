@@ -16,6 +16,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from mdpt_lib.rng import MemberRNG, rand
+
 # --- Mish, fused -------------------------------------------------------------------------------
 # mish(x) = x tanh(softplus(x)). With e = exp(x) and n = e (e + 2), tanh(softplus(x)) = n / (n + 2),
 # so one exp gives the value, and the derivative is t + x (1 - t^2) sigmoid(x) with t = n / (n + 2).
@@ -194,9 +196,23 @@ class DQLNoiseNet(nn.Module):
         )
         self.out = EnsembleLinear(ensemble, hidden, act_dim)
 
-    def forward(self, x, t, s, cond=None):
+    def forward(self, x, t, s, cond=None, rng: MemberRNG | None = None):
         parts = [x, self.time(t), s] + ([cond] if cond is not None else [])
         return self.out(self.mid(torch.cat(parts, dim=-1)))
+
+
+class EnsembleDropout(nn.Module):
+    """Inverted dropout whose masks come from each member's own generator (``rng``), if given."""
+
+    def __init__(self, p: float) -> None:
+        super().__init__()
+        self.p = p
+
+    def forward(self, x: torch.Tensor, rng: MemberRNG | None = None) -> torch.Tensor:
+        if not self.training or self.p == 0:
+            return x
+        keep = rand(rng, x) >= self.p
+        return x * keep / (1 - self.p)
 
 
 class ResidualBlock(nn.Module):
@@ -204,13 +220,13 @@ class ResidualBlock(nn.Module):
 
     def __init__(self, ensemble: int, hidden: int, dropout: float) -> None:
         super().__init__()
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = EnsembleDropout(dropout)
         self.norm = EnsembleLayerNorm(ensemble, hidden)
         self.up = EnsembleLinear(ensemble, hidden, 4 * hidden)
         self.down = EnsembleLinear(ensemble, 4 * hidden, hidden)
 
-    def forward(self, h: torch.Tensor) -> torch.Tensor:
-        return h + self.down(F.silu(self.up(self.norm(self.dropout(h)))))
+    def forward(self, h: torch.Tensor, rng: MemberRNG | None = None) -> torch.Tensor:
+        return h + self.down(F.silu(self.up(self.norm(self.dropout(h, rng)))))
 
 
 class IDQLResNet(nn.Module):
@@ -230,14 +246,15 @@ class IDQLResNet(nn.Module):
         super().__init__()
         self.time = FourierTimeEmbedding(ensemble, time_dim)
         self.inp = EnsembleLinear(ensemble, act_dim + time_dim + obs_dim + cond_dim, hidden)
-        self.blocks = nn.Sequential(
-            *[ResidualBlock(ensemble, hidden, dropout) for _ in range(blocks)]
-        )
+        self.blocks = nn.ModuleList(ResidualBlock(ensemble, hidden, dropout) for _ in range(blocks))
         self.out = EnsembleLinear(ensemble, hidden, act_dim)
 
-    def forward(self, x, t, s, cond=None):
+    def forward(self, x, t, s, cond=None, rng: MemberRNG | None = None):
         parts = [x, self.time(t), s] + ([cond] if cond is not None else [])
-        return self.out(F.silu(self.blocks(self.inp(torch.cat(parts, dim=-1)))))
+        h = self.inp(torch.cat(parts, dim=-1))
+        for block in self.blocks:
+            h = block(h, rng)
+        return self.out(F.silu(h))
 
 
 NOISE_NETS = {"dql_mlp": DQLNoiseNet, "idql_resnet": IDQLResNet}

@@ -6,8 +6,13 @@ Actor loss (per ensemble member):
                                                       through all T reverse steps, k a fair coin
     L = L_bc(label)                                   classifier-free: label = [1, 0] if A(s, a) > 0 else
                                                       [0, 1], dropped ([0, 0]) with probability p
-Acting: draw N candidates per state from the EMA model, score them with a guidance, draw one from
-softmax(beta * score) (beta and score are the guidance's); without guidance, the first candidate.
+Acting: draw N candidates per state from the EMA model, score them with a guidance, and keep
+the argmax of the score (``selection="argmax"``, IDQL's authors) or one drawn from
+softmax(beta * score) (``selection="softmax"``; beta and score are the guidance's); without
+guidance, the first candidate.
+
+Randomness in training comes from per-member generators (``mdpt_lib.rng``): member k of an
+ensemble trains exactly as its seed would alone.
 """
 
 from __future__ import annotations
@@ -18,9 +23,32 @@ import torch
 from torch.nn import functional as F
 
 from mdpt_lib.diffusion import DiffusionModel, cosine_lr
-from mdpt_lib.ensemble import EnsembleModule
+from mdpt_lib.ensemble import EnsembleModule, clip_grad_norm_per_member
 from mdpt_lib.guidance.base import Guidance
 from mdpt_lib.replay import DataInfo
+from mdpt_lib.rng import MemberRNG, rand
+
+
+class SelectionStats:
+    """Running means of what candidate selection did: effective candidates and score spread.
+
+    The effective number of candidates of a state is 1 / sum_i p_i^2 for p = softmax(beta * score)
+    over its N candidates (N when p is uniform, 1 when one candidate takes all the mass); it is
+    measured at the guidance's ``select_beta`` whichever rule picks the action.
+    """
+
+    def __init__(self) -> None:
+        self.states, self.eff_sum, self.spread_sum = 0, 0.0, 0.0
+
+    def add(self, probs: torch.Tensor, scores: torch.Tensor) -> None:
+        """probs, scores: (states, N)."""
+        self.states += probs.shape[0]
+        self.eff_sum += (1 / probs.pow(2).sum(-1)).sum().item()
+        self.spread_sum += (scores.max(-1).values - scores.min(-1).values).sum().item()
+
+    def to_dict(self) -> dict:
+        n = max(self.states, 1)
+        return {"eff_candidates": self.eff_sum / n, "score_spread": self.spread_sum / n}
 
 
 class DiffusionPolicy(EnsembleModule):
@@ -54,7 +82,9 @@ class DiffusionPolicy(EnsembleModule):
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.hp["lr"])
         self.total_steps, self.updates = total_steps, 0
 
-    def loss(self, batch: dict, guidance: Guidance | None) -> tuple[torch.Tensor, dict]:
+    def loss(
+        self, batch: dict, guidance: Guidance | None, rng: MemberRNG | None = None
+    ) -> tuple[torch.Tensor, dict]:
         """Actor loss summed over members; ``guidance=None`` means pure behaviour cloning."""
         obs, actions = batch["obs"], batch["actions"]
         s = self.normalize(obs)
@@ -68,30 +98,39 @@ class DiffusionPolicy(EnsembleModule):
             else:
                 with torch.no_grad():
                     optimal = (guidance.advantage(obs, actions) > 0).float().unsqueeze(-1)
-            keep = (torch.rand_like(optimal) >= self.hp["cfg_dropout"]).float()
+            keep = (rand(rng, optimal) >= self.hp["cfg_dropout"]).float()
             cond = torch.cat([optimal, 1 - optimal], -1) * keep
-        bc = self.model.loss(s, actions, cond)  # (E,)
+        bc = self.model.loss(s, actions, cond, rng)  # (E,)
         logs = {"bc_loss": bc.mean().item()}
         loss = bc
         if guidance is not None and self.hp["eta"] > 0:
-            new_actions = self.model.sample(s)  # gradients through every reverse step
+            new_actions = self.model.sample(s, rng=rng)  # gradients through every reverse step
             q = guidance.q_values(obs, new_actions)  # (E, 2, B)
-            k = int(torch.rand(()) < 0.5)
-            q_loss = -q[:, k].mean(1) / q[:, 1 - k].abs().mean(1).detach()
+            # each member's own fair coin picks which twin scores its actions
+            E = q.shape[0]
+            k = (torch.rand(E) if rng is None else rng.rand().cpu()) < 0.5
+            k = k.long().to(q.device)
+            members = torch.arange(E, device=q.device)
+            q_k, q_other = q[members, k], q[members, 1 - k]  # (E, B)
+            q_loss = -q_k.mean(1) / q_other.abs().mean(1).detach()
             loss = loss + self.hp["eta"] * q_loss
             logs["q_loss"] = q_loss.mean().item()
+            logs["q_pi"] = q_k.mean().item()
         return loss.sum(), logs
 
-    def update(self, batch: dict, guidance: Guidance | None = None) -> dict:
+    def update(
+        self, batch: dict, guidance: Guidance | None = None, rng: MemberRNG | None = None
+    ) -> dict:
         """One gradient step of the diffusion model, then the EMA copy."""
         if self.hp["lr_decay"]:
             for group in self.optimizer.param_groups:
                 group["lr"] = self.hp["lr"] * cosine_lr(self.updates, self.total_steps)
-        loss, logs = self.loss(batch, guidance)
+        loss, logs = self.loss(batch, guidance, rng)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if self.hp["grad_clip"] > 0:
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.hp["grad_clip"])
+            params = list(self.model.parameters())
+            clip_grad_norm_per_member(params, self.ensemble, self.hp["grad_clip"])
         self.optimizer.step()
         self.updates += 1
         self._update_ema()
@@ -99,14 +138,17 @@ class DiffusionPolicy(EnsembleModule):
 
     @torch.no_grad()
     def _update_ema(self) -> None:
-        """EMA of the weights, copied outright before ``actor_ema_start``.
+        """EMA of the weights: it stays at the initialisation before ``actor_ema_start`` (as in
+        official Diffusion-QL and CleanDiffuser), then moves every ``actor_ema_every`` updates.
 
-        With ``actor_ema_warmup`` the decay ramps up as min(decay, (1 + k) / (10 + k)) over the k-th
-        EMA update (ours): IDQL's 0.9999 would otherwise keep the EMA near the random initialisation
-        for the first ~10k steps, which short runs never leave.
+        ``actor_ema_copy_before_start`` (ours, for short demonstration runs) copies the live weights
+        before the start instead. With ``actor_ema_warmup`` the decay ramps up as
+        min(decay, (1 + k) / (10 + k)) over the k-th EMA update (ours): IDQL's 0.9999 would otherwise
+        keep the EMA near the random initialisation for the first ~10k steps.
         """
         if self.updates < self.hp["actor_ema_start"]:
-            self.ema.load_state_dict(self.model.state_dict())
+            if self.hp["actor_ema_copy_before_start"]:
+                self.ema.load_state_dict(self.model.state_dict())
         elif self.updates % self.hp["actor_ema_every"] == 0:
             decay = self.hp["actor_ema"]
             if self.hp["actor_ema_warmup"]:
@@ -118,19 +160,27 @@ class DiffusionPolicy(EnsembleModule):
     # --- sampling ------------------------------------------------------------------------------
     @torch.no_grad()
     def sample(
-        self, obs: torch.Tensor, n: int = 1, use_ema: bool = True, cfg_weight: float | None = None
+        self,
+        obs: torch.Tensor,
+        n: int = 1,
+        use_ema: bool = True,
+        cfg_weight: float | None = None,
+        init_noise_scale: float | None = None,
+        rng: MemberRNG | None = None,
     ) -> torch.Tensor:
         """Candidates: raw obs (E, B, obs) -> actions (E, B, n, act).
 
         ``cfg_weight`` (default: the trained one) mixes label-conditioned and unconditioned noise
         predictions of a classifier-free model; 0 samples the unconditioned model.
+        ``init_noise_scale`` (default: the inference one, ``hp["init_noise_scale"]``) scales x_T.
         """
         E, B, D = obs.shape
         s = self.normalize(obs).unsqueeze(2).expand(E, B, n, D).reshape(E, B * n, D)
         model = self.ema if use_ema else self.model
         model.eval()
         w = self.hp["cfg_weight"] if cfg_weight is None else cfg_weight
-        a = model.sample(s, self.hp["init_noise_scale"], w)
+        scale = self.hp["init_noise_scale"] if init_noise_scale is None else init_noise_scale
+        a = model.sample(s, scale, w, rng=rng)
         model.train()
         return a.view(E, B, n, -1)
 
@@ -141,11 +191,13 @@ class DiffusionPolicy(EnsembleModule):
         guidance: Guidance | None,
         generator: torch.Generator | None = None,
         candidates: int | None = None,
+        stats: SelectionStats | None = None,
     ) -> torch.Tensor:
         """Chosen actions: raw obs (E, B, obs) -> (E, B, act), ``candidates`` per state.
 
         ``guidance=None`` means no guidance at inference: one plain sample (and, for a
-        classifier-free model, the unconditioned one).
+        classifier-free model, the unconditioned one). The rule (``selection``) and temperature
+        (``select_beta``) are the guidance's hyperparameters; ``stats`` collects what selection did.
         """
         if guidance is None:
             return self.sample(obs, 1, cfg_weight=0.0)[:, :, 0]
@@ -157,5 +209,11 @@ class DiffusionPolicy(EnsembleModule):
         obs_rep = obs.unsqueeze(2).expand(E, B, n, obs.shape[-1]).reshape(E, B * n, -1)
         scores = guidance.score(obs_rep, cand.reshape(E, B * n, A)).view(E * B, n)
         probs = F.softmax(guidance.hp["select_beta"] * scores, dim=-1)
-        idx = torch.multinomial(probs, 1, generator=generator).view(E, B)
+        if stats is not None:
+            stats.add(probs, scores)
+        rule = guidance.hp.get("selection", "softmax")
+        if rule == "argmax":
+            idx = scores.argmax(-1).view(E, B)
+        else:
+            idx = torch.multinomial(probs, 1, generator=generator).view(E, B)
         return torch.gather(cand, 2, idx[..., None, None].expand(E, B, 1, A)).squeeze(2)

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from mdpt_lib.envs import get_task
+from mdpt_lib.rng import MemberRNG
 
 OBS_STD_EPS = 1e-3
 """Added to observation standard deviations: some bullet observation dims are constant (contacts)."""
@@ -57,12 +58,17 @@ def fingerprint(data: dict[str, np.ndarray]) -> str:
     return h.hexdigest()[:12]
 
 
-def episode_return_range(data: dict[str, np.ndarray]) -> float:
-    """max - min undiscounted return over the episodes of ``data`` (segments end at terminal|timeout)."""
+def episode_returns(data: dict[str, np.ndarray]) -> np.ndarray:
+    """Undiscounted return of every episode of ``data`` (segments end at terminal | timeout)."""
     ends = np.flatnonzero(data["terminals"] | data["timeouts"])
     if len(ends) == 0 or ends[-1] != len(data["rewards"]) - 1:
         ends = np.append(ends, len(data["rewards"]) - 1)
-    sums = np.add.reduceat(data["rewards"].astype(np.float64), np.concatenate([[0], ends[:-1] + 1]))
+    return np.add.reduceat(data["rewards"].astype(np.float64), np.concatenate([[0], ends[:-1] + 1]))
+
+
+def episode_return_range(data: dict[str, np.ndarray]) -> float:
+    """max - min undiscounted return over the episodes of ``data``."""
+    sums = episode_returns(data)
     return float(sums.max() - sums.min())
 
 
@@ -105,13 +111,9 @@ class OfflineData:
         )  # terminal: unused
         self.size = len(self.rewards)
 
-    def sample(
-        self, ensemble: int, batch_size: int, generator: torch.Generator
-    ) -> dict[str, torch.Tensor]:
-        """Independent batches for each member: every tensor shaped (E, B, ...)."""
-        idx = torch.randint(0, self.size, (ensemble, batch_size), generator=generator).to(
-            self.device
-        )
+    def sample(self, batch_size: int, rng: MemberRNG) -> dict[str, torch.Tensor]:
+        """Independent batches for each member, from its own generator: tensors shaped (E, B, ...)."""
+        idx = rng.randint(self.size, batch_size)
         return {
             "obs": self.obs[idx],
             "actions": self.actions[idx],

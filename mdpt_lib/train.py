@@ -6,7 +6,8 @@
                  one actor step, with the guidance in its loss if the mode says so at this step
 
 Several seeds train together as one ensemble (every tensor has a leading member dimension), so one
-Python-level step serves all of them. A checkpoint holds everything the next step depends on
+Python-level step serves all of them; each member draws its random numbers from its own generator
+(``mdpt_lib.rng``), so its numbers are those of its seed trained alone. A checkpoint holds everything the next step depends on
 (weights, optimisers, counters, random generators), so a resumed run gives the same numbers as an
 uninterrupted one.
 """
@@ -30,6 +31,7 @@ from mdpt_lib.measure import COUNTS, PeakMemory, StepTimer, training_state_bytes
 from mdpt_lib.modes import Mode
 from mdpt_lib.policy import DiffusionPolicy
 from mdpt_lib.replay import OfflineData
+from mdpt_lib.rng import MemberRNG
 
 
 @dataclass
@@ -89,7 +91,7 @@ class Trainer:
         self.checkpoint = Path(checkpoint) if checkpoint else None
         self.checkpoint_every = checkpoint_every
         self.evaluate = evaluate
-        self.generator = torch.Generator().manual_seed(spec.seeds[0] * 7919 + 17)
+        self.rng = MemberRNG(spec.seeds, data.device)
         self.stage, self.step = (1 if mode.pretrain and spec.guidance_steps > 0 else 2), 0
         self.results: dict = {"log": [], "evals": [], "measure": {}}
         self._timers = {1: StepTimer(), 2: StepTimer()}
@@ -102,13 +104,13 @@ class Trainer:
     # --- one step of each kind -----------------------------------------------------------------
     def guidance_step(self) -> dict:
         """Stage 1: one gradient step of the guidance alone."""
-        batch = self.data.sample(self.E, self.hp["batch_size"], self.generator)
+        batch = self.data.sample(self.hp["batch_size"], self.rng)
         with self._precision():
             return self._guidance_step(batch)
 
     def diffusion_step(self) -> dict:
         """Stage 2: a guidance step if it still trains, then one step of the diffusion actor."""
-        batch = self.data.sample(self.E, self.hp["batch_size"], self.generator)
+        batch = self.data.sample(self.hp["batch_size"], self.rng)
         trains = self.mode.guidance_trains and not self.guidance.frozen
         with self._precision():
             logs = self._guidance_step(batch) if trains else {}
@@ -122,13 +124,16 @@ class Trainer:
     def _guidance_step(self, batch: dict) -> dict:
         next_actions = None
         if self.guidance.needs_next_actions:
-            next_actions = self.policy.sample(batch["next_obs"], 1)[:, :, 0]
+            # a' ~ pi_ema(s') at the training noise scale (x_T ~ N(0, td_noise_scale^2))
+            next_actions = self.policy.sample(
+                batch["next_obs"], 1, init_noise_scale=self.hp["td_noise_scale"], rng=self.rng
+            )[:, :, 0]
         return self.guidance.update(batch, next_actions, self.hp["lr_decay"], self.hp["grad_clip"])
 
     def _actor_step(self, batch: dict) -> dict:
         use = self.mode.in_actor_loss and self.step >= self.spec.guidance_from
         with no_param_grads(self.guidance):
-            return self.policy.update(batch, self.guidance if use else None)
+            return self.policy.update(batch, self.guidance if use else None, self.rng)
 
     # --- the loop ------------------------------------------------------------------------------
     def run(self, progress: bool = True) -> dict:
@@ -195,12 +200,20 @@ class Trainer:
             and self.spec.eval_every
             and (self.step % self.spec.eval_every == 0 or self.step == self.spec.steps)
         ):
+            start = time.perf_counter()
             with mem.paused(), torch.random.fork_rng():
                 for row in self.evaluate(self.policy, self.guidance, self.step):
                     self.results["evals"].append(row)
+            self._add_seconds("eval_seconds", start)
         if self.checkpoint and self.step % self.checkpoint_every == 0:
+            start = time.perf_counter()
             with mem.paused():
                 self._save()
+            self._add_seconds("checkpoint_seconds", start)
+
+    def _add_seconds(self, key: str, start: float) -> None:
+        """Add the time since ``start`` to ``results[key]`` (where a job's wall time goes)."""
+        self.results[key] = self.results.get(key, 0.0) + time.perf_counter() - start
 
     # --- measurements --------------------------------------------------------------------------
     def _measurements(self) -> dict:
@@ -253,7 +266,7 @@ class Trainer:
             "guidance_frozen": self.guidance.frozen,
             "guidance_opts": [o.state_dict() for o in self.guidance.optimizers],
             "guidance_updates": getattr(self.guidance, "updates", 0),
-            "generator": self.generator.get_state(),
+            "generators": self.rng.get_state(),
             "torch_rng": torch.get_rng_state(),
             "results": self.results,
             "timers": {k: (t.seconds, t.steps) for k, t in self._timers.items()},
@@ -289,7 +302,7 @@ class Trainer:
             for opt, s in zip(self.guidance.optimizers, state["guidance_opts"], strict=True):
                 opt.load_state_dict(s)
             self.guidance.updates = state["guidance_updates"]
-        self.generator.set_state(state["generator"])
+        self.rng.set_state(state["generators"])
         torch.set_rng_state(state["torch_rng"])
         self.results = state["results"]
         # where this run continued from a checkpoint (result files show their interruptions)

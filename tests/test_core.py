@@ -18,6 +18,7 @@ SMALL = {
     "lr": 1e-3,
     "lr_decay": False,
     "actor_ema": 0.99,
+    "actor_ema_start": 100,  # the reference default 1000 would keep a 1000-step run at its init
     "progress": False,
     "task": "hopper",
 }

@@ -19,6 +19,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from mdpt_lib.experiments.grid import EXPERIMENTS, PAPER_LEVELS, PAPER_TASKS, RESULTS, jobs, run_job
+from mdpt_lib.experiments.scales import SCALES
 from mdpt_lib.provenance import utc_stamp
 
 
@@ -48,7 +49,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("command", choices=["run", "list"])
     parser.add_argument("experiment", choices=EXPERIMENTS)
-    parser.add_argument("--scale", default="full", choices=["quick", "book", "long", "full"])
+    parser.add_argument("--scale", default="full", choices=list(SCALES))
     parser.add_argument("--tasks", nargs="+", default=list(PAPER_TASKS))
     parser.add_argument("--levels", nargs="+", default=list(PAPER_LEVELS))
     parser.add_argument(
@@ -57,6 +58,9 @@ def main(argv: list[str] | None = None) -> None:
         default=1,
         help="seeds trained together in one job (one process, batched)",
     )
+    parser.add_argument(
+        "--algos", nargs="+", default=None, help="only the jobs of these algorithms (default: all)"
+    )
     parser.add_argument("--out", type=Path, default=None, help="default: results/<experiment>")
     parser.add_argument("--address", default=None, help="an existing Ray cluster (e.g. auto)")
     parser.add_argument("--cpus", type=int, default=None, help="local workers (default: all cores)")
@@ -64,7 +68,14 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     out = args.out or RESULTS / args.experiment
-    grid = jobs(args.experiment, args.scale, args.tasks, args.levels, args.seeds_per_job)
+    grid = jobs(
+        args.experiment,
+        args.scale,
+        args.tasks,
+        args.levels,
+        args.seeds_per_job,
+        tuple(args.algos) if args.algos else None,
+    )
     todo = [j for j in grid if not (out / f"{j.id}.json").exists()]
     print(
         f"{args.experiment} at scale {args.scale}: {len(grid)} jobs, {len(grid) - len(todo)} done, "

@@ -47,6 +47,8 @@ def train_with_curve(
             "step": row["step"],
             "inference": row["inference"],
             "score": row["mean_score"],
+            "length": float(sum(row["lengths"]) / len(row["lengths"])),
+            **{k: row[k] for k in ("eff_candidates", "score_spread") if k in row},
         }
         for agent in agents
         for row in agent.results["evals"]

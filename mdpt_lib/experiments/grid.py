@@ -22,7 +22,7 @@ from mdpt_lib.data.registry import dataset_id
 from mdpt_lib.experiments.scales import get_scale
 from mdpt_lib.provenance import git_commit, utc_stamp
 
-EXPERIMENTS = ("necessity", "guidance_first", "transfer")
+EXPERIMENTS = ("necessity", "guidance_first", "transfer", "learning")
 PAPER_TASKS = ("hopper", "halfcheetah", "walker2d")
 PAPER_LEVELS = ("medium", "medium-replay", "medium-expert", "expert")
 PACKAGES = ("torch", "numpy", "gymnasium", "pybullet", "pybullet_envs_gymnasium", "mdpt_lib")
@@ -44,10 +44,18 @@ class Job:
 
 
 def jobs(
-    experiment: str, scale: str, tasks=PAPER_TASKS, levels=PAPER_LEVELS, seeds_per_job: int = 1
+    experiment: str,
+    scale: str,
+    tasks=PAPER_TASKS,
+    levels=PAPER_LEVELS,
+    seeds_per_job: int = 1,
+    algos: tuple[str, ...] | None = None,
 ) -> list[Job]:
-    """The protocol of ``experiment`` at ``scale`` as a list of jobs (``scale.seeds`` seeds each cell)."""
-    from mdpt_lib.experiments import guidance_first, necessity
+    """The protocol of ``experiment`` at ``scale`` as a list of jobs (``scale.seeds`` seeds each cell).
+
+    ``algos`` keeps only the cells of those algorithms (default: all).
+    """
+    from mdpt_lib.experiments import guidance_first, learning, necessity
 
     sc = get_scale(scale)
     if experiment not in EXPERIMENTS:
@@ -61,6 +69,7 @@ def jobs(
         "necessity": necessity.grid_cells(),
         "guidance_first": [(a, m) for a in guidance_first.ALGOS for m in guidance_first.MODES],
         "transfer": [("both", "all")],
+        "learning": learning.grid_cells(),
     }[experiment]
     # seeds vary slowest: a partly run grid holds every condition for its first seeds
     return [
@@ -69,8 +78,35 @@ def jobs(
         for t in tasks
         for lv in levels
         for a, m in cells
-        if len(g) >= 1
+        if algos is None or a in algos
     ]
+
+
+def dataset_level(dataset: str) -> dict:
+    """The data's own level: mean undiscounted episode return and its normalised score."""
+    from mdpt_lib.data.load import load_dataset
+    from mdpt_lib.data.registry import get_dataset_spec
+    from mdpt_lib.envs import normalized_score
+    from mdpt_lib.replay import episode_returns
+
+    returns = episode_returns(load_dataset(dataset))
+    task = get_dataset_spec(dataset).task
+    return {
+        "episodes": len(returns),
+        "mean_return": float(returns.mean()),
+        "mean_score": float(normalized_score(task, returns.mean())),
+    }
+
+
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo``), or the platform's processor string."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
 
 
 def provenance() -> dict:
@@ -85,6 +121,8 @@ def provenance() -> dict:
         "packages": versions,
         "python": platform.python_version(),
         "machine": platform.machine(),
+        "cpu_model": cpu_model(),
+        "cpu_count": os.cpu_count(),
         "written": utc_stamp(),
     }
 
@@ -127,15 +165,20 @@ def run_job(job: Job, out: Path, device: str = "cpu", threads: int = 1) -> Path:
             sc,
             device,
             progress=False,
-            eval_unguided=job.experiment == "necessity",
+            eval_unguided=job.experiment in ("necessity", "learning"),
             checkpoint=ckpt,
             checkpoint_every=1000,
             **extra,
         )
         result["curve"] = curve.to_dict(orient="records")
+        # training losses and critic values every log_every steps (critic diagnostics)
+        result["log"] = agents[0].results["log"]
         result["measure"] = agents[0].results["measure"]
         result["resumed"] = agents[0].results["resumed"]  # (stage, step) of each continuation
         result["train_wall_seconds"] = agents[0].results["wall_seconds"]  # over all sessions
+        result["eval_wall_seconds"] = agents[0].results.get("eval_seconds", 0.0)
+        result["checkpoint_wall_seconds"] = agents[0].results.get("checkpoint_seconds", 0.0)
+        result["dataset_level"] = dataset_level(job.dataset)
     result["wall_seconds"] = time.perf_counter() - start
     result["provenance"] = {**origin, "written": utc_stamp()}
     path.parent.mkdir(parents=True, exist_ok=True)

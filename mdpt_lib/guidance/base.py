@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from mdpt_lib.diffusion import cosine_lr
-from mdpt_lib.ensemble import EnsembleModule
+from mdpt_lib.ensemble import EnsembleModule, clip_grad_norm_per_member
 from mdpt_lib.nets import EnsembleMLP, Mish
 from mdpt_lib.replay import DataInfo
 
@@ -110,7 +110,7 @@ class Guidance(EnsembleModule):
         loss.backward()
         if grad_clip > 0:
             for group in self.parameter_groups():
-                torch.nn.utils.clip_grad_norm_(group, grad_clip)
+                clip_grad_norm_per_member(group, self.ensemble, grad_clip)
         for opt in self.optimizers:
             opt.step()
         self.update_targets()
