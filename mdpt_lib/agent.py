@@ -231,7 +231,7 @@ def make_trainer(
         raise ValueError(
             "the classifier-free variant labels actions by IQL advantage: use guidance='iql'"
         )
-    offline = OfflineData(data, task, name, hp.reward_scale, device_t)
+    offline = OfflineData(data, task, name, hp.reward_scale, device_t, gamma=hp.gamma)
     E, hp_dict = len(seeds), hp.to_dict()
 
     # each member is initialised from its own seed, as if trained alone

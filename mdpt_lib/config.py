@@ -110,6 +110,22 @@ ALGO_DEFAULTS: dict[str, HParams] = {
 PAPER_CODE_IDQL_SELECTION = {"selection": "softmax", "select_beta": 0.5}
 """IDQL's selection rule in the paper's code release (``fit(..., algo="idql", **PAPER_CODE_IDQL_SELECTION)``)."""
 
+IDQL_TUNED_BETA: dict[tuple[str, str], float] = {
+    ("hopper", "medium"): 50.0,
+    ("hopper", "mixed"): 50.0,
+    ("halfcheetah", "medium"): 400.0,
+    ("halfcheetah", "mixed"): 100.0,
+    ("walker2d", "medium"): 200.0,
+    ("walker2d", "mixed"): 200.0,
+}
+"""CleanDiffuser's per-task IDQL selection temperatures (softmax over Q - V), for comparison runs."""
+
+
+def level_key(task: str, level: str | None) -> tuple[str, str]:
+    """(task name, level) with medium-replay read as mixed, the key of the per-task tables."""
+    return get_task(task).name, "mixed" if level == "medium-replay" else level or "medium"
+
+
 DQL_SELECT_BETA: dict[tuple[str, str], float] = {
     ("hopper", "medium"): 100.0,
     ("hopper", "mixed"): 100.0,
@@ -133,6 +149,5 @@ def hparams(algo: str, task: str | None = None, level: str | None = None, **over
         raise ValueError(f"unknown algorithm {algo!r}: valid ones are {', '.join(ALGO_DEFAULTS)}")
     hp = ALGO_DEFAULTS[algo]
     if algo == "dql" and task is not None:
-        key = (get_task(task).name, "mixed" if level == "medium-replay" else level or "medium")
-        hp = hp.replace(select_beta=DQL_SELECT_BETA.get(key, 50.0))
+        hp = hp.replace(select_beta=DQL_SELECT_BETA.get(level_key(task, level), 50.0))
     return hp.replace(**overrides)

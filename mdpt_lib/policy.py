@@ -84,8 +84,11 @@ class DiffusionPolicy(EnsembleModule):
 
     def loss(
         self, batch: dict, guidance: Guidance | None, rng: MemberRNG | None = None
-    ) -> tuple[torch.Tensor, dict]:
-        """Actor loss summed over members; ``guidance=None`` means pure behaviour cloning."""
+    ) -> tuple[torch.Tensor, torch.Tensor | None, dict]:
+        """Actor loss terms per member: (L_bc (E,), eta * L_q (E,) or None, logs).
+
+        ``guidance=None`` means pure behaviour cloning (no Q term).
+        """
         obs, actions = batch["obs"], batch["actions"]
         s = self.normalize(obs)
         cond = None
@@ -102,7 +105,7 @@ class DiffusionPolicy(EnsembleModule):
             cond = torch.cat([optimal, 1 - optimal], -1) * keep
         bc = self.model.loss(s, actions, cond, rng)  # (E,)
         logs = {"bc_loss": bc.mean().item()}
-        loss = bc
+        q_term = None
         if guidance is not None and self.hp["eta"] > 0:
             new_actions = self.model.sample(s, rng=rng)  # gradients through every reverse step
             q = guidance.q_values(obs, new_actions)  # (E, 2, B)
@@ -113,19 +116,30 @@ class DiffusionPolicy(EnsembleModule):
             members = torch.arange(E, device=q.device)
             q_k, q_other = q[members, k], q[members, 1 - k]  # (E, B)
             q_loss = -q_k.mean(1) / q_other.abs().mean(1).detach()
-            loss = loss + self.hp["eta"] * q_loss
-            logs["q_loss"] = q_loss.mean().item()
+            q_term = self.hp["eta"] * q_loss
+            logs["actor_q_loss"] = q_loss.mean().item()
             logs["q_pi"] = q_k.mean().item()
-        return loss.sum(), logs
+        return bc, q_term, logs
 
     def update(
-        self, batch: dict, guidance: Guidance | None = None, rng: MemberRNG | None = None
+        self,
+        batch: dict,
+        guidance: Guidance | None = None,
+        rng: MemberRNG | None = None,
+        measure: bool = False,
     ) -> dict:
-        """One gradient step of the diffusion model, then the EMA copy."""
+        """One gradient step of the diffusion model, then the EMA copy.
+
+        ``measure``: also log the gradient norm of each loss term (``grad_bc``, ``grad_q``: mean
+        over members), to see whether the Q term moves the actor at all.
+        """
         if self.hp["lr_decay"]:
             for group in self.optimizer.param_groups:
                 group["lr"] = self.hp["lr"] * cosine_lr(self.updates, self.total_steps)
-        loss, logs = self.loss(batch, guidance, rng)
+        bc, q_term, logs = self.loss(batch, guidance, rng)
+        loss = bc.sum() if q_term is None else (bc + q_term).sum()
+        if measure and q_term is not None:
+            logs |= self._term_grad_norms(bc, q_term)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if self.hp["grad_clip"] > 0:
@@ -135,6 +149,16 @@ class DiffusionPolicy(EnsembleModule):
         self.updates += 1
         self._update_ema()
         return logs
+
+    def _term_grad_norms(self, bc: torch.Tensor, q_term: torch.Tensor) -> dict:
+        """Per-member gradient norms of L_bc and eta * L_q over the actor's weights, averaged."""
+        params = list(self.model.parameters())
+        out = {}
+        for name, term in (("grad_bc", bc), ("grad_q", q_term)):
+            grads = torch.autograd.grad(term.sum(), params, retain_graph=True, allow_unused=True)
+            sq = sum(g.reshape(self.ensemble, -1).pow(2).sum(1) for g in grads if g is not None)
+            out[name] = sq.sqrt().mean().item()
+        return out
 
     @torch.no_grad()
     def _update_ema(self) -> None:

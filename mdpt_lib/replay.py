@@ -66,6 +66,27 @@ def episode_returns(data: dict[str, np.ndarray]) -> np.ndarray:
     return np.add.reduceat(data["rewards"].astype(np.float64), np.concatenate([[0], ends[:-1] + 1]))
 
 
+def returns_to_go(data: dict[str, np.ndarray], gamma: float) -> np.ndarray:
+    """Discounted return from each transition to the end of its episode segment: (N,) float32.
+
+    A diagnostic of the critics (Q(s, a) against what the data actually earned from there); it is
+    cut at time-outs, so it underestimates the value there.
+    """
+    from scipy.signal import lfilter
+
+    rewards = data["rewards"].astype(np.float64)
+    ends = np.flatnonzero(data["terminals"] | data["timeouts"])
+    if len(ends) == 0 or ends[-1] != len(rewards) - 1:
+        ends = np.append(ends, len(rewards) - 1)
+    out = np.empty_like(rewards)
+    start = 0
+    for end in ends:
+        seg = rewards[start : end + 1][::-1]
+        out[start : end + 1] = lfilter([1.0], [1.0, -gamma], seg)[::-1]
+        start = end + 1
+    return out.astype(np.float32)
+
+
 def episode_return_range(data: dict[str, np.ndarray]) -> float:
     """max - min undiscounted return over the episodes of ``data``."""
     sums = episode_returns(data)
@@ -86,6 +107,7 @@ class OfflineData:
         dataset_name: str,
         reward_scale: str = "iql",
         device: str | torch.device = "cpu",
+        gamma: float = 0.99,
     ) -> None:
         spec = get_task(task)
         obs = data["observations"]
@@ -100,6 +122,8 @@ class OfflineData:
         self.rewards = t(data["rewards"].astype(np.float32))
         self.next_obs = t(data["next_observations"].astype(np.float32))
         self.terminals = t(data["terminals"].astype(np.float32))
+        # scaled like the critics' rewards, so Q and the data's own returns compare directly
+        self.mc_returns = t(returns_to_go(data, gamma) * np.float32(scale))
         ends = data["terminals"] | data["timeouts"]
         next_actions = np.zeros_like(data["actions"])
         next_actions[:-1] = data["actions"][1:]
@@ -122,4 +146,5 @@ class OfflineData:
             "terminals": self.terminals[idx],
             "next_actions": self.next_actions[idx],
             "has_next_action": self.has_next_action[idx],
+            "mc_return": self.mc_returns[idx],
         }

@@ -128,12 +128,15 @@ class Trainer:
             next_actions = self.policy.sample(
                 batch["next_obs"], 1, init_noise_scale=self.hp["td_noise_scale"], rng=self.rng
             )[:, :, 0]
-        return self.guidance.update(batch, next_actions, self.hp["lr_decay"], self.hp["grad_clip"])
+        logs = self.guidance.update(batch, next_actions, self.hp["lr_decay"], self.hp["grad_clip"])
+        return logs | {"mc_return": batch["mc_return"].mean().item()}
 
     def _actor_step(self, batch: dict) -> dict:
         use = self.mode.in_actor_loss and self.step >= self.spec.guidance_from
+        # at logged steps, also the size of each loss term's gradient (a diagnostic)
+        measure = (self.step + 1) % self.spec.log_every == 0
         with no_param_grads(self.guidance):
-            return self.policy.update(batch, self.guidance if use else None, self.rng)
+            return self.policy.update(batch, self.guidance if use else None, self.rng, measure)
 
     # --- the loop ------------------------------------------------------------------------------
     def run(self, progress: bool = True) -> dict:

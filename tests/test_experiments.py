@@ -138,3 +138,33 @@ def test_committed_idql_runs_ignore_the_condition_of_their_actor_training():
     }
     assert {"joint", "no_guidance"} <= set(runs), "results/necessity holds the IDQL grid"
     assert runs["joint"] == [{**row, "mode": "joint"} for row in runs["no_guidance"]]
+
+
+def test_learning_bar_needs_the_guided_interval_above_both_levels():
+    import pandas as pd
+
+    from mdpt_lib.experiments.learning import learning_table, step_table, verdicts
+
+    rows = []
+    for step, guided, unguided in ((1000, [5, 6, 7], [5, 6, 7]), (2000, [30, 32, 35], [8, 9, 10])):
+        for seed in range(3):
+            for inference, x in (("guided", guided), ("unguided", unguided)):
+                rows.append(
+                    {
+                        "dataset": "d",
+                        "algo": "dql",
+                        "step": step,
+                        "seed": seed,
+                        "inference": inference,
+                        "score": float(x[seed]),
+                        "data_score": 6.8,
+                    }
+                )
+    steps = step_table(pd.DataFrame(rows))
+    assert steps.clears.tolist() == [False, True]  # step 1000 sits at the data's level
+    table = learning_table(steps)
+    assert table.clears_from.iloc[0] == 2000 and table.first_clear.iloc[0] == 2000
+    assert "clears the bar from 2,000 steps" in verdicts(table)[0]
+    # a guided interval that reaches down to the unguided IQM does not clear it
+    low = pd.DataFrame(rows).assign(score=lambda d: d.score.where(d.step == 1000, 9.0))
+    assert not step_table(low).clears.any()

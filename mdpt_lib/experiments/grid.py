@@ -98,15 +98,44 @@ def dataset_level(dataset: str) -> dict:
     }
 
 
+WIDE_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16")
+"""CPU flags that decide matmul speed (and whether bf16 pays), recorded with every timing."""
+
+
 def cpu_model() -> str:
-    """The CPU's model name (``/proc/cpuinfo``), or the platform's processor string."""
+    """The CPU's model name with family/model numbers and its wide-vector flags (``/proc/cpuinfo``).
+
+    A virtual machine often reports only "AMD EPYC": the family (25 = Zen 3/4, 26 = Zen 5) and the
+    flags tell the kinds apart.
+    """
     try:
+        info: dict[str, str] = {}
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+            key, _, value = line.partition(":")
+            info.setdefault(key.strip(), value.strip())
+            if not line.strip():
+                break
+        flags = [f for f in WIDE_FLAGS if f in info.get("flags", "").split()]
+        return (
+            f"{info.get('model name', 'unknown')} (family {info.get('cpu family', '?')}, model "
+            f"{info.get('model', '?')}; {' '.join(flags) or 'no avx2'})"
+        )
     except OSError:
-        pass
-    return platform.processor() or "unknown"
+        return platform.processor() or "unknown"
+
+
+def gemm_gflops(n: int = 512, seconds: float = 0.5) -> float:
+    """This process's fp32 matmul throughput (its torch threads) in GFLOP/s: the ceiling that a
+    job's speed is a share of, measured in the same run."""
+    import torch
+
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b
+    reps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        a @ b
+        reps += 1
+    return 2 * n**3 * reps / (time.perf_counter() - start) / 1e9
 
 
 def provenance() -> dict:
@@ -141,7 +170,9 @@ def run_job(job: Job, out: Path, device: str = "cpu", threads: int = 1) -> Path:
         return path
     torch.set_num_threads(threads)
     sc = get_scale(job.scale)
-    start, origin = time.perf_counter(), provenance()  # the commit the job starts from
+    origin = provenance()  # the commit the job starts from
+    origin["gemm_fp32_gflops"] = gemm_gflops()  # this worker's ceiling, at the job's start
+    start = time.perf_counter()
     seeds = list(job.seeds)
     spec = get_dataset_spec(job.dataset)
     # the build's name carries a digest of the behaviour snapshots it is made from
@@ -179,6 +210,12 @@ def run_job(job: Job, out: Path, device: str = "cpu", threads: int = 1) -> Path:
         result["eval_wall_seconds"] = agents[0].results.get("eval_seconds", 0.0)
         result["checkpoint_wall_seconds"] = agents[0].results.get("checkpoint_seconds", 0.0)
         result["dataset_level"] = dataset_level(job.dataset)
+        if job.experiment == "learning" and job.algo == "idql":
+            from mdpt_lib.experiments.learning import evaluate_variants
+
+            result["selection_variants"] = evaluate_variants(
+                agents, spec.task, spec.level, sc.steps, sc.episodes
+            )
     result["wall_seconds"] = time.perf_counter() - start
     result["provenance"] = {**origin, "written": utc_stamp()}
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -19,6 +19,46 @@ ALGOS = ("dql", "idql")
 MODES = ("joint",)
 
 
+def selection_variants(task: str, level: str) -> dict[str, tuple[str, float]]:
+    """IDQL's other selection rules, evaluated on the final policies beside its default (argmax):
+    the paper's code (softmax at 0.5) and CleanDiffuser's tuned temperature for the task."""
+    from mdpt_lib.config import IDQL_TUNED_BETA, PAPER_CODE_IDQL_SELECTION, level_key
+
+    out = {"softmax_paper_code": ("softmax", PAPER_CODE_IDQL_SELECTION["select_beta"])}
+    tuned = IDQL_TUNED_BETA.get(level_key(task, level))
+    if tuned is not None:
+        out["softmax_tuned"] = ("softmax", tuned)
+    return out
+
+
+def evaluate_variants(agents: list, task: str, level: str, step: int, episodes: int) -> list[dict]:
+    """Scores of each final agent under each selection variant (same episode seeds as its curve)."""
+    from mdpt_lib.evaluation import evaluate
+
+    rows = []
+    for agent in agents:
+        seed = agent.results["seed"]
+        for name, (rule, beta) in selection_variants(task, level).items():
+            res = evaluate(
+                agent,
+                episodes=episodes,
+                seed=10_000 * (seed + 1) + step,
+                guidance=agent.guidance.with_selection(rule, beta),
+            )
+            rows.append(
+                {
+                    "seed": seed,
+                    "step": step,
+                    "inference": name,
+                    "selection": rule,
+                    "select_beta": beta,
+                    "score": res.mean_score,
+                    **res.selection,
+                }
+            )
+    return rows
+
+
 def grid_cells() -> list[tuple[str, str]]:
     """The (algo, mode) jobs of the grid runner."""
     return [(a, m) for a in ALGOS for m in MODES]
@@ -123,3 +163,63 @@ def figure(curves: pd.DataFrame, steps: pd.DataFrame | None = None):
     axes.flat[0].legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+def load(scale: str = "learn", folder=None) -> tuple[list[dict], pd.DataFrame]:
+    """The committed ``learning`` result files at ``scale`` and their curves (``curve_frame``)."""
+    from mdpt_lib.experiments.grid import load_results
+
+    results = [r for r in load_results("learning", folder) if r["job"]["scale"] == scale]
+    return results, curve_frame(results)
+
+
+def compute_table(results: list[dict]) -> pd.DataFrame:
+    """Where each job's time went, per job: seeds, steps, time per seed-step, train / eval /
+    checkpoint seconds, evaluation's share of the wall time, core-hours, CPU model."""
+    rows = []
+    for r in results:
+        m, job = r["measure"], r["job"]
+        seeds = len(job["seeds"])
+        wall = r["train_wall_seconds"]
+        ev, ck = r.get("eval_wall_seconds", 0.0), r.get("checkpoint_wall_seconds", 0.0)
+        variants = max(r["wall_seconds"] - wall, 0.0)  # after training: variants, file writing
+        rows.append(
+            {
+                "dataset": job["dataset"],
+                "algo": job["algo"],
+                "seeds": "-".join(map(str, job["seeds"])),
+                "steps": m["diffusion_steps"],
+                "ms_per_seed_step": 1000 * m["diffusion_step_seconds"] / seeds,
+                "train_s": wall - ev - ck,
+                "eval_s": ev,
+                "checkpoint_s": ck,
+                "after_training_s": variants,
+                "eval_share": ev / max(r["wall_seconds"], 1e-9),
+                "core_hours": r["wall_seconds"] / 3600,
+                "cpu": r["provenance"].get("cpu_model", "not recorded"),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def verdicts(table: pd.DataFrame) -> list[str]:
+    """One sentence per (dataset, algo) of a ``learning_table``: where it clears the bar, or not."""
+    out = []
+    for _, r in table.iterrows():
+        g_lo, g_hi = r.final_guided_ci
+        head = f"{r.algo.upper()} on {r.dataset}"
+        final = (
+            f"at its last checkpoint ({r.final_step:,} steps) guided IQM {r.final_guided:.1f} "
+            f"[{g_lo:.1f}, {g_hi:.1f}] against unguided {r.final_unguided:.1f} and the data's "
+            f"{r.data_score:.1f}"
+        )
+        if np.isfinite(r.clears_from):
+            out.append(f"{head} clears the bar from {int(r.clears_from):,} steps on; {final}.")
+        elif np.isfinite(r.first_clear):
+            out.append(
+                f"{head} clears the bar at {int(r.first_clear):,} steps but not at every later "
+                f"checkpoint; {final}."
+            )
+        else:
+            out.append(f"{head} does not clear the bar; {final}.")
+    return out

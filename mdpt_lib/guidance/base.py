@@ -12,6 +12,7 @@ All tensors carry a leading ensemble dimension E (independently seeded members t
 
 from __future__ import annotations
 
+import copy
 import warnings
 from pathlib import Path
 
@@ -129,6 +130,17 @@ class Guidance(EnsembleModule):
         self.requires_grad_(True)
         self.train()
         return self
+
+    def with_selection(self, selection: str, select_beta: float | None = None) -> Guidance:
+        """A frozen copy that chooses candidates by ``selection`` ("argmax" | "softmax") at
+        ``select_beta`` (default: this guidance's); the weights are shared, not trained."""
+        if selection not in ("argmax", "softmax"):
+            raise ValueError(f"unknown selection {selection!r}: 'argmax' or 'softmax'")
+        out = copy.copy(self)  # a shallow copy: same parameters, own hyperparameter dict
+        out.hp = {**self.hp, "selection": selection}
+        if select_beta is not None:
+            out.hp["select_beta"] = float(select_beta)
+        return out
 
     def check_compatible(self, info: DataInfo) -> None:
         """Raise for another task or sizes; warn for another dataset of the same task."""
