@@ -200,6 +200,7 @@ def make_trainer(
     guidance: Guidance | None = None,
     guidance_steps: int | None = None,
     guidance_from: int = 0,
+    unfreeze_guidance_at: int = 0,
     task: str | None = None,
     device: str = "cpu",
     eval_every: int = 0,
@@ -224,6 +225,12 @@ def make_trainer(
         )
     if mode_obj.name == "delayed_guidance" and not 0 < guidance_from < steps:
         raise ValueError(f"delayed_guidance needs 0 < guidance_from < steps, got {guidance_from}")
+    if unfreeze_guidance_at and (mode_obj.guidance_trains or not 0 < unfreeze_guidance_at < steps):
+        raise ValueError(
+            "unfreeze_guidance_at=K resumes a frozen guidance's training at diffusion step K: it "
+            f"needs a mode that freezes it (guidance_first) and 0 < K < steps, got "
+            f"mode={mode_obj.name!r}, K={unfreeze_guidance_at}"
+        )
     device_t = resolve_device(device)
     data, task, name, level = _resolve_data(dataset, task)
     hp = default_hparams(algo, task, level, **hparams)
@@ -262,6 +269,7 @@ def make_trainer(
         hp_dict,
         eval_every,
         eval_episodes,
+        unfreeze_at=int(unfreeze_guidance_at),
     )
 
     def evaluate_members(policy_e, guidance_e, step):
@@ -319,7 +327,9 @@ def fit(
     - ``mode``: see ``mdpt_lib.modes`` (default "joint", or "guidance_first" when ``guidance`` is
       given: a given guidance is used frozen and stage 1 is skipped).
     - ``steps``: diffusion-model gradient steps; ``guidance_steps=``: stage-1 steps of
-      guidance_first (default ``steps``); ``guidance_from=``: step at which delayed guidance enters.
+      guidance_first (default ``steps``); ``guidance_from=``: step at which delayed guidance enters;
+      ``unfreeze_guidance_at=``: stage-2 step at which guidance_first's frozen guidance trains again
+      (the paper code's variant; 0 = frozen throughout).
     - ``seed``: an int, or a list of seeds trained together in one process (one agent per seed).
     - ``eval_every=``: evaluate every member every that many steps (``eval_episodes=`` episodes,
       cut at ``eval_max_steps=``; with ``eval_unguided=True`` also without guidance at inference),

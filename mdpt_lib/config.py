@@ -35,6 +35,9 @@ class HParams:
     batch_size: int = 256
     lr: float = 3e-4
     critic_lr: float = 3e-4
+    # > 0: the actor trains with AdamW at this decoupled weight decay (CleanDiffuser's actor uses
+    # AdamW); 0: Adam, as official Diffusion-QL and IDQL (whose AdamW has decay 0)
+    actor_weight_decay: float = 0.0
     lr_decay: bool = True  # cosine decay over the run (code)
     grad_clip: float = 0.0  # 0 = off (ours: the paper does not say)
     # "fp32" (default) | "bf16": the training step's forward passes run under bfloat16 autocast;

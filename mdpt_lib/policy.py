@@ -79,7 +79,12 @@ class DiffusionPolicy(EnsembleModule):
 
     # --- training ------------------------------------------------------------------------------
     def setup_training(self, total_steps: int) -> None:
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.hp["lr"])
+        decay = self.hp.get("actor_weight_decay", 0.0)
+        params = self.model.parameters()
+        if decay > 0:
+            self.optimizer = torch.optim.AdamW(params, lr=self.hp["lr"], weight_decay=decay)
+        else:
+            self.optimizer = torch.optim.Adam(params, lr=self.hp["lr"])
         self.total_steps, self.updates = total_steps, 0
 
     def loss(

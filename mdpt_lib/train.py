@@ -50,6 +50,7 @@ class RunSpec:
     eval_episodes: int = 10
     log_every: int = 100
     extra: dict = field(default_factory=dict)
+    unfreeze_at: int = 0  # stage-2 step at which a frozen guidance resumes training (0 = never)
 
     def fingerprint(self) -> str:
         return hashlib.sha1(
@@ -111,7 +112,12 @@ class Trainer:
     def diffusion_step(self) -> dict:
         """Stage 2: a guidance step if it still trains, then one step of the diffusion actor."""
         batch = self.data.sample(self.hp["batch_size"], self.rng)
-        trains = self.mode.guidance_trains and not self.guidance.frozen
+        if self.spec.unfreeze_at and self.step == self.spec.unfreeze_at and self.guidance.frozen:
+            # the paper code's variant: the pretrained critic trains again for the remaining steps
+            self.guidance.unfreeze()
+            self.guidance.setup_training(self.spec.steps - self.step, self.hp["critic_lr"])
+        unfrozen = self.spec.unfreeze_at and self.step >= self.spec.unfreeze_at
+        trains = (self.mode.guidance_trains or unfrozen) and not self.guidance.frozen
         with self._precision():
             logs = self._guidance_step(batch) if trains else {}
             return logs | self._actor_step(batch)
@@ -302,6 +308,11 @@ class Trainer:
         if state["guidance_frozen"]:
             self.guidance.freeze()
         else:
+            if self.guidance.frozen or not self.guidance.optimizers:  # unfrozen since the start
+                self.guidance.unfreeze()
+                self.guidance.setup_training(
+                    self.spec.steps - self.spec.unfreeze_at, self.hp["critic_lr"]
+                )
             for opt, s in zip(self.guidance.optimizers, state["guidance_opts"], strict=True):
                 opt.load_state_dict(s)
             self.guidance.updates = state["guidance_updates"]

@@ -134,3 +134,82 @@ def test_nan_observations_are_refused_with_their_rows():
     obs[2, 3] = np.nan
     with pytest.raises(ValueError, match=r"rows \[2\]"):
         agent.act(obs)
+
+
+def test_guidance_first_can_unfreeze_its_guidance_after_k_steps(tmp_path):
+    kw = {**TINY, "guidance_steps": 4}
+    trainer = make_trainer(
+        bandit(), algo="dql", mode="guidance_first", steps=10, seed=0, unfreeze_guidance_at=6, **kw
+    )
+    seen = []
+    step = trainer.diffusion_step
+
+    def spy():
+        seen.append((trainer.step, trainer.guidance.frozen))
+        return step()
+
+    trainer.diffusion_step = spy
+    trainer.run(progress=False)
+    assert [f for s, f in seen if s < 6] == [True] * 6  # frozen after stage 1 ...
+    assert [f for s, f in seen if s > 6] == [False] * 3  # ... trains again from step 6
+    assert trainer.guidance.updates == 10 - 6
+    with pytest.raises(ValueError, match="unfreeze_guidance_at"):
+        make_trainer(bandit(), algo="dql", mode="joint", steps=10, unfreeze_guidance_at=5, **TINY)
+    # a run interrupted after the unfreezing resumes to the same numbers
+    ckpt = tmp_path / "run.ckpt"
+    full = make_trainer(
+        bandit(),
+        algo="dql",
+        mode="guidance_first",
+        steps=10,
+        seed=0,
+        unfreeze_guidance_at=6,
+        checkpoint=ckpt,
+        checkpoint_every=8,
+        **kw,
+    )
+    full.run(progress=False)
+    ckpt.unlink()
+    part = make_trainer(
+        bandit(),
+        algo="dql",
+        mode="guidance_first",
+        steps=10,
+        seed=0,
+        unfreeze_guidance_at=6,
+        checkpoint=ckpt,
+        checkpoint_every=8,
+        **kw,
+    )
+    step_part = part.diffusion_step
+
+    def interrupted():
+        if part.step == 9:  # after the checkpoint of step 8
+            raise KeyboardInterrupt
+        return step_part()
+
+    part.diffusion_step = interrupted
+    with pytest.raises(KeyboardInterrupt):
+        part.run(progress=False)
+    resumed = make_trainer(
+        bandit(),
+        algo="dql",
+        mode="guidance_first",
+        steps=10,
+        seed=0,
+        unfreeze_guidance_at=6,
+        checkpoint=ckpt,
+        checkpoint_every=8,
+        **kw,
+    )
+    resumed.run(progress=False)  # ... and continue to 10
+    assert _equal_states(resumed.guidance, full.guidance)
+    assert _equal_states(resumed.policy, full.policy)
+
+
+def test_actor_weight_decay_switches_to_adamw():
+    adam = make_trainer(bandit(), algo="dql", steps=2, seed=0, **TINY)
+    adamw = make_trainer(bandit(), algo="dql", steps=2, seed=0, actor_weight_decay=0.01, **TINY)
+    assert type(adam.policy.optimizer) is torch.optim.Adam
+    assert type(adamw.policy.optimizer) is torch.optim.AdamW
+    assert adamw.policy.optimizer.param_groups[0]["weight_decay"] == 0.01
