@@ -16,7 +16,7 @@ import torch
 
 from mdpt_lib.config import hparams as default_hparams
 from mdpt_lib.ensemble import member, stack
-from mdpt_lib.envs import MAX_EPISODE_STEPS, TASKS
+from mdpt_lib.envs import MAX_EPISODE_STEPS, get_task
 from mdpt_lib.guidance import Guidance, load_guidance, make_guidance
 from mdpt_lib.modes import get_mode
 from mdpt_lib.policy import DiffusionPolicy, SelectionStats
@@ -179,16 +179,15 @@ def _resolve_data(dataset, task: str | None) -> tuple[dict, str, str, str | None
         raise TypeError(
             f"dataset must be a registry id or a dict of arrays, got {type(dataset).__name__}"
         )
-    if task is None:
-        dims = np.shape(dataset.get("observations", np.empty((0, 0))))[-1]
-        matches = [t for t, s in TASKS.items() if s.obs_dim == dims]
-        if len(matches) != 1:
-            raise ValueError(
-                "pass task=... with a dict dataset: its observation size does not identify a task"
-            )
-        task = matches[0]
+    # a dict needs no task: sizes come from its arrays; the task (evaluation, normalised scores)
+    # is only known when given
     data = load_dataset(dataset, task=task)
-    return data, task, f"dict:{fingerprint(data)}", None
+    return (
+        data,
+        get_task(task).name if task is not None else None,
+        f"dict:{fingerprint(data)}",
+        None,
+    )
 
 
 def make_trainer(
@@ -322,7 +321,8 @@ def fit(
     """Train a diffusion policy with its guidance on ``dataset``; return the agent (one per seed).
 
     - ``dataset``: a registry id (``mdpt_lib.data.DATASETS``) or a dict of D4RL-convention arrays
-      (with ``task=`` when its observation size does not identify the task).
+      of any observation and action sizes (actions in [-1, 1]); ``task=`` names the environment
+      of such data when it is one of ``mdpt_lib.envs.TASKS`` (needed only to evaluate it).
     - ``algo``: "idql", "dql" or "cfg" (the literal classifier-free variant).
     - ``mode``: see ``mdpt_lib.modes`` (default "joint", or "guidance_first" when ``guidance`` is
       given: a given guidance is used frozen and stage 1 is skipped).

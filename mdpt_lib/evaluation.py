@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from mdpt_lib.envs import MAX_EPISODE_STEPS, get_task, make_env, normalized_score
+from mdpt_lib.envs import MAX_EPISODE_STEPS, TASKS, get_task, make_env, normalized_score
 from mdpt_lib.measure import COUNTS
 
 
@@ -90,7 +90,19 @@ def evaluate(
     """
     from mdpt_lib.policy import SelectionStats
 
+    if task is None and agent.task is None:
+        raise ValueError(
+            "this agent was trained on arrays of no known task, so there is no environment to "
+            f"evaluate it in: pass task=... (one of {', '.join(TASKS)}) if its data came from one"
+        )
     task = get_task(task or agent.task).name
+    if agent.task is None:
+        spec = get_task(task)
+        if (spec.obs_dim, spec.act_dim) != (agent.info.obs_dim, agent.info.act_dim):
+            raise ValueError(
+                f"task {task!r} has observations of {spec.obs_dim} and actions of {spec.act_dim} "
+                f"dimensions; this agent's data has {agent.info.obs_dim} and {agent.info.act_dim}"
+            )
     generator = torch.Generator(device=agent.device).manual_seed(seed)
     stats = SelectionStats()
     with torch.random.fork_rng(devices=[]):

@@ -21,7 +21,7 @@ OBS_STD_EPS = 1e-3
 
 @dataclass
 class DataInfo:
-    task: str
+    task: str | None  # None: the user's own data, of no known environment
     obs_dim: int
     act_dim: int
     dataset: str  # registry id, or "dict:<fingerprint>" for user arrays
@@ -103,18 +103,19 @@ class OfflineData:
     def __init__(
         self,
         data: dict[str, np.ndarray],
-        task: str,
+        task: str | None,
         dataset_name: str,
         reward_scale: str = "iql",
         device: str | torch.device = "cpu",
         gamma: float = 0.99,
     ) -> None:
-        spec = get_task(task)
         obs = data["observations"]
         mean = obs.mean(0).astype(np.float32)
         std = (obs.std(0) + OBS_STD_EPS).astype(np.float32)
         scale = 1000.0 / max(episode_return_range(data), 1e-6) if reward_scale == "iql" else 1.0
-        self.info = DataInfo(spec.name, spec.obs_dim, spec.act_dim, dataset_name, mean, std, scale)
+        name = get_task(task).name if task is not None else None
+        obs_dim, act_dim = obs.shape[1], data["actions"].shape[1]
+        self.info = DataInfo(name, obs_dim, act_dim, dataset_name, mean, std, scale)
         self.device = torch.device(device)
         t = lambda a: torch.as_tensor(np.ascontiguousarray(a), device=self.device)  # noqa: E731
         self.obs = t(obs.astype(np.float32))
