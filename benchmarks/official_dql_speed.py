@@ -62,7 +62,9 @@ def our_steps_per_s(steps: int, seeds: int, precision: str = "fp32") -> float:
     from train_speed import synthetic
 
     from mdpt_lib.agent import make_trainer
+    from mdpt_lib.nets import use_fast_mish_for
 
+    use_fast_mish_for(10**6)  # what a long run gets: the fused Mish
     trainer = make_trainer(
         synthetic(),
         algo="dql",

@@ -68,6 +68,9 @@ def child(algo: str, mode: str, seeds: int, steps: int, threads: int, precision:
     from mdpt_lib.agent import make_trainer
 
     torch.set_num_threads(threads)
+    from mdpt_lib.nets import use_fast_mish_for
+
+    use_fast_mish_for(10**6)  # what a long run gets: the fused Mish
     trainer = make_trainer(
         synthetic(),
         algo=algo,

@@ -29,6 +29,7 @@ from tqdm.auto import tqdm
 from mdpt_lib.guidance.base import Guidance
 from mdpt_lib.measure import COUNTS, PeakMemory, StepTimer, training_state_bytes
 from mdpt_lib.modes import Mode
+from mdpt_lib.nets import use_fast_mish_for
 from mdpt_lib.policy import DiffusionPolicy
 from mdpt_lib.replay import OfflineData
 from mdpt_lib.rng import MemberRNG
@@ -146,6 +147,7 @@ class Trainer:
 
     # --- the loop ------------------------------------------------------------------------------
     def run(self, progress: bool = True) -> dict:
+        use_fast_mish_for(self.spec.steps + self.spec.guidance_steps)  # compile only where it pays
         self._maybe_resume()
         self._clock = time.perf_counter()
         if self.stage == 1:
