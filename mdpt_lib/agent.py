@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mdpt_lib.config import hparams as default_hparams
+from mdpt_lib.algos import get_algorithm
 from mdpt_lib.ensemble import member, stack
 from mdpt_lib.envs import MAX_EPISODE_STEPS, get_task
 from mdpt_lib.guidance import Guidance, load_guidance, make_guidance
@@ -161,7 +161,8 @@ def load(path: str | Path, device: str = "cpu") -> Agent:
         ) from exc
     if not isinstance(blob, dict) or blob.get("format") != FORMAT_VERSION:
         raise ValueError(f"{path}: not an mdpt_lib agent file of format {FORMAT_VERSION}")
-    policy = DiffusionPolicy(1, DataInfo.from_dict(blob["info"]), blob["hp"]).to(device)
+    policy = DiffusionPolicy(1, DataInfo.from_dict(blob["info"]), blob["hp"], blob["algo"])
+    policy = policy.to(device)
     policy.load_state_dict(blob["policy"])
     guidance = load_guidance(path, device)
     return Agent(policy, guidance, blob["algo"], blob["results"])
@@ -232,11 +233,7 @@ def make_trainer(
         )
     device_t = resolve_device(device)
     data, task, name, level = _resolve_data(dataset, task)
-    hp = default_hparams(algo, task, level, **hparams)
-    if hp.cfg_weight > 0 and hp.guidance != "iql":
-        raise ValueError(
-            "the classifier-free variant labels actions by IQL advantage: use guidance='iql'"
-        )
+    hp = get_algorithm(algo).hparams(task, level, **hparams)
     offline = OfflineData(data, task, name, hp.reward_scale, device_t, gamma=hp.gamma)
     E, hp_dict = len(seeds), hp.to_dict()
 
@@ -244,7 +241,7 @@ def make_trainer(
     policies, guidances = [], []
     for s in seeds:
         torch.manual_seed(s)
-        policies.append(DiffusionPolicy(1, offline.info, hp_dict))
+        policies.append(DiffusionPolicy(1, offline.info, hp_dict, algo))
         if guidance is None:
             guidances.append(make_guidance(hp.guidance, 1, offline.info, hp_dict))
     policy = stack(policies).to(device_t)

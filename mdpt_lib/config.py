@@ -1,9 +1,9 @@
-"""Hyperparameters: the paper's defaults per algorithm and task, in one place.
+"""Hyperparameters: the typed, validated ``HParams`` and their shared defaults.
 
-``hparams(algo, task, level, **overrides)`` is what ``fit`` uses; the book's hyperparameter table is
-generated from ``ALGO_DEFAULTS`` and ``DQL_SELECT_BETA``. Values marked *(code)* come from the
-paper's code release (see ``PAPER.md`` in the project's notes); values marked *(ours)* are this
-project's choices where the paper is silent.
+Each algorithm's own defaults live in its file (``mdpt_lib.algos``); ``hparams(algo, task, level,
+**overrides)`` is what ``fit`` uses. Values marked *(code)* come from the paper's code release;
+values marked *(ours)* are this project's choices where the paper is silent (the book's
+hyperparameter chapter lists which are which).
 """
 
 from __future__ import annotations
@@ -11,9 +11,19 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 
 from mdpt_lib.envs import get_task
+from mdpt_lib.nets import NOISE_NETS
 
 PRECISIONS = ("fp32", "bf16")
 SELECTIONS = ("argmax", "softmax")
+CHOICES: dict[str, tuple[str, ...]] = {
+    "net": tuple(NOISE_NETS),
+    "guidance": ("iql", "double_q"),
+    "reward_scale": ("iql", "none"),
+    "pretrain_form": ("td_policy", "sarsa"),  # double-Q pretraining forms (guidance/double_q.py)
+    "precision": PRECISIONS,
+    "selection": SELECTIONS,
+}
+"""The valid values of every string-valued hyperparameter, checked whenever one is set."""
 
 
 @dataclass(frozen=True)
@@ -64,64 +74,22 @@ class HParams:
     cfg_weight: float = 0.0  # w in eps_u + w (eps_c - eps_u); 0 = no label conditioning
     cfg_dropout: float = 0.1  # probability of dropping the optimality label in training
 
+    def __post_init__(self) -> None:
+        for name, valid in CHOICES.items():
+            if getattr(self, name) not in valid:
+                raise ValueError(
+                    f"unknown {name} {getattr(self, name)!r}: one of {', '.join(map(repr, valid))}"
+                )
+
     def replace(self, **changes) -> HParams:
         unknown = sorted(set(changes) - {f.name for f in fields(self)})
         if unknown:
             valid = ", ".join(f.name for f in fields(self))
             raise TypeError(f"unknown hyperparameter(s) {unknown}; valid ones: {valid}")
-        if changes.get("precision", "fp32") not in PRECISIONS:
-            raise ValueError(
-                f"unknown precision {changes['precision']!r}: one of {', '.join(PRECISIONS)}"
-            )
-        if changes.get("selection", "softmax") not in SELECTIONS:
-            raise ValueError(
-                f"unknown selection {changes['selection']!r}: one of {', '.join(SELECTIONS)}"
-            )
         return replace(self, **changes)
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-ALGO_DEFAULTS: dict[str, HParams] = {
-    # IDQL: BC diffusion actor (LN-ResNet, dropout 0.1) + IQL critic; guidance only at inference:
-    # the argmax of Q - V over 256 candidates (IDQL's authors). The paper's code drew from
-    # softmax(0.5 (Q - V)) instead: selection="softmax" keeps that rule (PAPER_CODE_IDQL_SELECTION).
-    # Actor EMA 0.9999 every step (code).
-    "idql": HParams(
-        net="idql_resnet",
-        dropout=0.1,
-        guidance="iql",
-        eta=0.0,
-        candidates=256,
-        selection="argmax",
-        select_beta=0.5,
-        actor_ema=0.9999,
-        actor_ema_every=1,
-        actor_ema_start=0,
-        actor_ema_warmup=True,
-    ),
-    # Diffusion-QL: BC + eta * Q term in training, 50 candidates by softmax(beta min Q) (code).
-    "dql": HParams(net="dql_mlp", guidance="double_q", eta=1.0, candidates=50),
-    # The literal classifier-free variant (ours): label "advantage > 0" from an IQL critic,
-    # condition dropout 0.1, weight 1.5, one sample per state (no candidate selection).
-    "cfg": HParams(
-        net="dql_mlp", guidance="iql", eta=0.0, candidates=1, cfg_weight=1.5, select_beta=0.5
-    ),
-}
-
-PAPER_CODE_IDQL_SELECTION = {"selection": "softmax", "select_beta": 0.5}
-"""IDQL's selection rule in the paper's code release (``fit(..., algo="idql", **PAPER_CODE_IDQL_SELECTION)``)."""
-
-IDQL_TUNED_BETA: dict[tuple[str, str], float] = {
-    ("hopper", "medium"): 50.0,
-    ("hopper", "mixed"): 50.0,
-    ("halfcheetah", "medium"): 400.0,
-    ("halfcheetah", "mixed"): 100.0,
-    ("walker2d", "medium"): 200.0,
-    ("walker2d", "mixed"): 200.0,
-}
-"""CleanDiffuser's per-task IDQL selection temperatures (softmax over Q - V), for comparison runs."""
 
 
 def level_key(task: str, level: str | None) -> tuple[str, str]:
@@ -129,28 +97,8 @@ def level_key(task: str, level: str | None) -> tuple[str, str]:
     return get_task(task).name, "mixed" if level == "medium-replay" else level or "medium"
 
 
-DQL_SELECT_BETA: dict[tuple[str, str], float] = {
-    ("hopper", "medium"): 100.0,
-    ("hopper", "mixed"): 100.0,
-    ("hopper", "medium-expert"): 8.0,
-    ("hopper", "expert"): 50.0,
-    ("halfcheetah", "medium"): 50.0,
-    ("halfcheetah", "mixed"): 50.0,
-    ("halfcheetah", "medium-expert"): 50.0,
-    ("halfcheetah", "expert"): 50.0,
-    ("walker2d", "medium"): 300.0,
-    ("walker2d", "mixed"): 300.0,
-    ("walker2d", "medium-expert"): 300.0,
-    ("walker2d", "expert"): 50.0,
-}
-"""Diffusion-QL's selection temperature per (task, level) (code); others (ant, random) use 50 (ours)."""
-
-
 def hparams(algo: str, task: str | None = None, level: str | None = None, **overrides) -> HParams:
-    """The defaults of ``algo`` for ``task``/``level``, with ``overrides`` applied."""
-    if algo not in ALGO_DEFAULTS:
-        raise ValueError(f"unknown algorithm {algo!r}: valid ones are {', '.join(ALGO_DEFAULTS)}")
-    hp = ALGO_DEFAULTS[algo]
-    if algo == "dql" and task is not None:
-        hp = hp.replace(select_beta=DQL_SELECT_BETA.get(level_key(task, level), 50.0))
-    return hp.replace(**overrides)
+    """The defaults of ``algo`` (``mdpt_lib.algos``) for ``task``/``level``, ``overrides`` applied."""
+    from mdpt_lib.algos import get_algorithm
+
+    return get_algorithm(algo).hparams(task, level, **overrides)

@@ -39,6 +39,8 @@ def use_fast_mish_for(steps: int) -> bool:
     if FAST_MISH_MODE == "auto" and steps >= FAST_MISH_MIN_STEPS:
         _fast_mish = True
     return _fast_mish
+
+
 # torch.compile's first call imports torch internals that still use a deprecated torch.jit API
 warnings.filterwarnings(
     "ignore", message="`torch.jit.script_method` is deprecated", category=DeprecationWarning

@@ -1,11 +1,7 @@
-"""The diffusion policy: a DDPM of actions given states, its EMA sampling copy, and how guidance enters.
+"""The diffusion policy: a DDPM of actions given states, its EMA sampling copy, training and acting.
 
-Actor loss (per ensemble member):
-    L = L_bc                                          IDQL, or any policy trained without guidance
-    L = L_bc + eta * ( -Q_k(s, a~) / |Q_k'(s, a~)|.mean() )   Diffusion-QL; a~ sampled with gradients
-                                                      through all T reverse steps, k a fair coin
-    L = L_bc(label)                                   classifier-free: label = [1, 0] if A(s, a) > 0 else
-                                                      [0, 1], dropped ([0, 0]) with probability p
+The actor's loss is its algorithm's (``mdpt_lib.algos``: IDQL's behaviour cloning, Diffusion-QL's
+behaviour cloning plus Q term, the classifier-free variant's labelled behaviour cloning).
 Acting: draw N candidates per state from the EMA model, score them with a guidance, and keep
 the argmax of the score (``selection="argmax"``, IDQL's authors) or one drawn from
 softmax(beta * score) (``selection="softmax"``; beta and score are the guidance's); without
@@ -22,11 +18,12 @@ import copy
 import torch
 from torch.nn import functional as F
 
+from mdpt_lib.algos import get_algorithm
 from mdpt_lib.diffusion import DiffusionModel, cosine_lr
 from mdpt_lib.ensemble import EnsembleModule, clip_grad_norm_per_member
 from mdpt_lib.guidance.base import Guidance
 from mdpt_lib.replay import DataInfo
-from mdpt_lib.rng import MemberRNG, rand
+from mdpt_lib.rng import MemberRNG
 
 
 class SelectionStats:
@@ -54,10 +51,11 @@ class SelectionStats:
 class DiffusionPolicy(EnsembleModule):
     extra_attributes = ("info",)
 
-    def __init__(self, ensemble: int, info: DataInfo, hp: dict) -> None:
+    def __init__(self, ensemble: int, info: DataInfo, hp: dict, algo: str) -> None:
         super().__init__()
-        self.init_args = {"ensemble": ensemble, "info": info, "hp": hp}
+        self.init_args = {"ensemble": ensemble, "info": info, "hp": hp, "algo": algo}
         self.info, self.hp = info, hp
+        self.algorithm = get_algorithm(algo)
         self.register_buffer("obs_mean", torch.as_tensor(info.obs_mean))
         self.register_buffer("obs_std", torch.as_tensor(info.obs_std))
         self.model = DiffusionModel(
@@ -70,7 +68,7 @@ class DiffusionPolicy(EnsembleModule):
             hp["T"],
             hp["beta_min"],
             hp["beta_max"],
-            conditional=hp["cfg_weight"] > 0,
+            conditional=self.algorithm.conditional(hp),
         )
         self.ema = copy.deepcopy(self.model).requires_grad_(False)
 
@@ -90,41 +88,9 @@ class DiffusionPolicy(EnsembleModule):
     def loss(
         self, batch: dict, guidance: Guidance | None, rng: MemberRNG | None = None
     ) -> tuple[torch.Tensor, torch.Tensor | None, dict]:
-        """Actor loss terms per member: (L_bc (E,), eta * L_q (E,) or None, logs).
-
-        ``guidance=None`` means pure behaviour cloning (no Q term).
-        """
-        obs, actions = batch["obs"], batch["actions"]
-        s = self.normalize(obs)
-        cond = None
-        if self.model.conditional:
-            # the label as a one-hot [optimal, not optimal]; a dropped label is [0, 0]
-            if guidance is None:
-                optimal = torch.ones_like(
-                    actions[..., :1]
-                )  # no guidance yet: every action "optimal"
-            else:
-                with torch.no_grad():
-                    optimal = (guidance.advantage(obs, actions) > 0).float().unsqueeze(-1)
-            keep = (rand(rng, optimal) >= self.hp["cfg_dropout"]).float()
-            cond = torch.cat([optimal, 1 - optimal], -1) * keep
-        bc = self.model.loss(s, actions, cond, rng)  # (E,)
-        logs = {"bc_loss": bc.mean().item()}
-        q_term = None
-        if guidance is not None and self.hp["eta"] > 0:
-            new_actions = self.model.sample(s, rng=rng)  # gradients through every reverse step
-            q = guidance.q_values(obs, new_actions)  # (E, 2, B)
-            # each member's own fair coin picks which twin scores its actions
-            E = q.shape[0]
-            k = (torch.rand(E) if rng is None else rng.rand().cpu()) < 0.5
-            k = k.long().to(q.device)
-            members = torch.arange(E, device=q.device)
-            q_k, q_other = q[members, k], q[members, 1 - k]  # (E, B)
-            q_loss = -q_k.mean(1) / q_other.abs().mean(1).detach()
-            q_term = self.hp["eta"] * q_loss
-            logs["actor_q_loss"] = q_loss.mean().item()
-            logs["q_pi"] = q_k.mean().item()
-        return bc, q_term, logs
+        """Actor loss terms per member, as the algorithm writes them (``mdpt_lib.algos``):
+        (L_bc (E,), the guidance's term (E,) or None, logs); ``guidance=None``: none in the loss."""
+        return self.algorithm.actor_loss(self, batch, guidance, rng)
 
     def update(
         self,

@@ -15,7 +15,8 @@ import torch
 
 import mdpt_lib
 from mdpt_lib.agent import make_trainer
-from mdpt_lib.config import PAPER_CODE_IDQL_SELECTION, hparams
+from mdpt_lib.algos import PAPER_CODE_IDQL_SELECTION
+from mdpt_lib.config import hparams
 from mdpt_lib.ensemble import clip_grad_norm_per_member, member
 from mdpt_lib.policy import SelectionStats
 from tests.bandit import bandit

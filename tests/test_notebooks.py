@@ -115,8 +115,8 @@ def test_quick_run(path, tmp_path):
         assert "precomputed (long scale)" in text and "live (quick scale, this run)" in text
         assert "regenerate with:" in text
     if path.stem == "03_transfer":
-        from mdpt_lib.experiments.transfer import ALGOS
+        from mdpt_lib.algos import PAPER_ALGOS
 
-        for algo in ALGOS:  # every method appears in the printed results table
+        for algo in PAPER_ALGOS:  # every method appears in the printed results table
             assert f"{algo.upper()} (own guidance)" in text
         assert "guidance from random data" in text

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import pandas as pd
 
+from mdpt_lib.algos import PAPER_ALGOS
 from mdpt_lib.experiments.curves import train_with_curve
 from mdpt_lib.experiments.scales import Scale
 
-ALGOS = ("idql", "dql")
 MODES = ("joint", "guidance_first")
 COSTS = ("diffusion_step_seconds", "stage2_peak_mb", "stage2_train_state_mb")
 
@@ -29,7 +29,7 @@ def run(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Returns (curves: one row per algo, mode, step, seed; costs: one row per algo and mode)."""
     curves, costs = [], []
-    for algo in ALGOS:
+    for algo in PAPER_ALGOS:
         for mode in MODES:
             agents, curve = train_with_curve(
                 dataset_id, algo, mode, seeds, steps, scale, device, progress

@@ -13,16 +13,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from mdpt_lib.algos import PAPER_ALGOS
 from mdpt_lib.stats import iqm, stratified_bootstrap_ci
 
-ALGOS = ("dql", "idql")
 MODES = ("joint",)
 
 
 def selection_variants(task: str, level: str) -> dict[str, tuple[str, float]]:
     """IDQL's other selection rules, evaluated on the final policies beside its default (argmax):
     the paper's code (softmax at 0.5) and CleanDiffuser's tuned temperature for the task."""
-    from mdpt_lib.config import IDQL_TUNED_BETA, PAPER_CODE_IDQL_SELECTION, level_key
+    from mdpt_lib.algos import IDQL_TUNED_BETA, PAPER_CODE_IDQL_SELECTION
+    from mdpt_lib.config import level_key
 
     out = {"softmax_paper_code": ("softmax", PAPER_CODE_IDQL_SELECTION["select_beta"])}
     tuned = IDQL_TUNED_BETA.get(level_key(task, level))
@@ -61,7 +62,7 @@ def evaluate_variants(agents: list, task: str, level: str, step: int, episodes: 
 
 def grid_cells() -> list[tuple[str, str]]:
     """The (algo, mode) jobs of the grid runner."""
-    return [(a, m) for a in ALGOS for m in MODES]
+    return [(a, m) for a in PAPER_ALGOS for m in MODES]
 
 
 def curve_frame(results: list[dict]) -> pd.DataFrame:

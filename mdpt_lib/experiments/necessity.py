@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import pandas as pd
 
+from mdpt_lib.algos import PAPER_ALGOS
 from mdpt_lib.experiments.curves import train_with_curve
 from mdpt_lib.experiments.scales import Scale
 
-ALGOS = ("idql", "dql")
 CONDITIONS = ("joint", "no_guidance", "delayed_guidance", "random_guidance")
 
 
@@ -30,7 +30,9 @@ def grid_cells() -> list[tuple[str, str]]:
     trains exactly the ``no_guidance`` run (and both exactly ``joint``'s): the grid keeps
     ``no_guidance`` as the check of that identity and skips ``delayed_guidance`` for IDQL.
     """
-    return [(a, m) for a in ALGOS for m in CONDITIONS if (a, m) != ("idql", "delayed_guidance")]
+    return [
+        (a, m) for a in PAPER_ALGOS for m in CONDITIONS if (a, m) != ("idql", "delayed_guidance")
+    ]
 
 
 def run(
@@ -42,7 +44,7 @@ def run(
     progress: bool = True,
 ) -> pd.DataFrame:
     frames = []
-    for algo in ALGOS:
+    for algo in PAPER_ALGOS:
         for mode in CONDITIONS:
             extra = {"guidance_from": steps // 2} if mode == "delayed_guidance" else {}
             _, curve = train_with_curve(

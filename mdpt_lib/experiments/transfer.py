@@ -19,13 +19,13 @@ import warnings
 import pandas as pd
 
 from mdpt_lib.agent import fit
+from mdpt_lib.algos import PAPER_ALGOS
 from mdpt_lib.data.build import ensure_file
 from mdpt_lib.data.load import load_dataset
 from mdpt_lib.evaluation import evaluate
 from mdpt_lib.experiments.scales import Scale
 from mdpt_lib.guidance import DatasetMismatchWarning
 
-ALGOS = ("idql", "dql")
 MISMATCH_LEVEL = "random"
 
 
@@ -48,7 +48,7 @@ def run(
             progress=progress,
             **scale.hparams(algo),
         )
-        for algo in ALGOS
+        for algo in PAPER_ALGOS
     }
     mismatch_data = load_dataset(
         ensure_file(task, MISMATCH_LEVEL, rows=scale.rows, progress=progress),

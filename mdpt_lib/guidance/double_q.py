@@ -14,20 +14,10 @@ from __future__ import annotations
 import torch
 
 from mdpt_lib.guidance.base import Guidance
-from mdpt_lib.replay import DataInfo
-
-PRETRAIN_FORMS = ("td_policy", "sarsa")
 
 
 class DoubleQGuidance(Guidance):
     kind = "double_q"
-
-    def __init__(self, ensemble: int, info: DataInfo, hp: dict) -> None:
-        super().__init__(ensemble, info, hp)
-        if hp["pretrain_form"] not in PRETRAIN_FORMS:
-            raise ValueError(
-                f"unknown pretrain_form {hp['pretrain_form']!r}: one of {PRETRAIN_FORMS}"
-            )
 
     @property
     def needs_next_actions(self) -> bool:
