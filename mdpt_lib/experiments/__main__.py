@@ -61,6 +61,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--algos", nargs="+", default=None, help="only the jobs of these algorithms (default: all)"
     )
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=None,
+        help="only the jobs that train one of these seeds (default: all the scale's seeds)",
+    )
     parser.add_argument("--out", type=Path, default=None, help="default: results/<experiment>")
     parser.add_argument("--address", default=None, help="an existing Ray cluster (e.g. auto)")
     parser.add_argument("--cpus", type=int, default=None, help="local workers (default: all cores)")
@@ -76,6 +83,8 @@ def main(argv: list[str] | None = None) -> None:
         args.seeds_per_job,
         tuple(args.algos) if args.algos else None,
     )
+    if args.seeds is not None:
+        grid = [j for j in grid if set(j.seeds) & set(args.seeds)]
     todo = [j for j in grid if not (out / f"{j.id}.json").exists()]
     print(
         f"{args.experiment} at scale {args.scale}: {len(grid)} jobs, {len(grid) - len(todo)} done, "

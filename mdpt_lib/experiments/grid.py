@@ -55,6 +55,7 @@ def jobs(
 
     ``algos`` keeps only the cells of those algorithms (default: all).
     """
+    from mdpt_lib.algos import PAPER_ALGOS
     from mdpt_lib.experiments import guidance_first, learning, necessity
 
     sc = get_scale(scale)
@@ -67,7 +68,7 @@ def jobs(
     groups = [tuple(range(i, min(i + size, sc.seeds))) for i in range(0, sc.seeds, size)]
     cells = {
         "necessity": necessity.grid_cells(),
-        "guidance_first": [(a, m) for a in guidance_first.ALGOS for m in guidance_first.MODES],
+        "guidance_first": [(a, m) for a in PAPER_ALGOS for m in guidance_first.MODES],
         "transfer": [("both", "all")],
         "learning": learning.grid_cells(),
     }[experiment]
