@@ -30,3 +30,20 @@ def mode_fractions(actions: np.ndarray) -> tuple[float, float]:
     """(fraction near +MODE, fraction near -MODE) of actions (B, act_dim)."""
     mean = actions.mean(1)
     return float((mean > MODE / 2).mean()), float((mean < -MODE / 2).mean())
+
+
+def run_interrupted(trainer, at_step: int) -> None:
+    """Run ``trainer`` until its stage-2 step ``at_step``, then stop it as Ctrl-C would."""
+    step = trainer.diffusion_step
+
+    def interrupted():
+        if trainer.step == at_step:
+            raise KeyboardInterrupt
+        return step()
+
+    trainer.diffusion_step = interrupted
+    try:
+        trainer.run(progress=False)
+    except KeyboardInterrupt:
+        return
+    raise AssertionError(f"the run ended before step {at_step}")

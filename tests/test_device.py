@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import mdpt_lib
-from tests.bandit import bandit
+from tests.bandit import bandit, run_interrupted
 
 DEVICE = os.environ.get("MDPT_TEST_DEVICE", "cpu")
 SMALL = {"hidden": 32, "critic_hidden": 32, "batch_size": 32, "task": "hopper", "progress": False}
@@ -53,22 +53,14 @@ def test_resume_gives_the_uninterrupted_numbers_on_the_device(tmp_path):
     ckpt = tmp_path / "run.ckpt"
     full = make_trainer(bandit(), algo="dql", steps=8, device=DEVICE, **kw)
     full.run(progress=False)
-    part = make_trainer(
-        bandit(), algo="dql", steps=8, device=DEVICE, checkpoint=ckpt, checkpoint_every=4, **kw
-    )
-    step = part.diffusion_step
 
-    def interrupted():
-        if part.step == 5:
-            raise KeyboardInterrupt
-        return step()
+    def checkpointed():
+        return make_trainer(
+            bandit(), algo="dql", steps=8, device=DEVICE, checkpoint=ckpt, checkpoint_every=4, **kw
+        )
 
-    part.diffusion_step = interrupted
-    with pytest.raises(KeyboardInterrupt):
-        part.run(progress=False)
-    resumed = make_trainer(
-        bandit(), algo="dql", steps=8, device=DEVICE, checkpoint=ckpt, checkpoint_every=4, **kw
-    )
+    run_interrupted(checkpointed(), at_step=5)
+    resumed = checkpointed()
     resumed.run(progress=False)
     a, b = full.policy.state_dict(), resumed.policy.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)

@@ -19,7 +19,7 @@ from mdpt_lib.algos import PAPER_CODE_IDQL_SELECTION
 from mdpt_lib.config import hparams
 from mdpt_lib.ensemble import clip_grad_norm_per_member, member
 from mdpt_lib.policy import SelectionStats
-from tests.bandit import bandit
+from tests.bandit import bandit, run_interrupted
 
 TINY = {"hidden": 32, "critic_hidden": 32, "batch_size": 16, "task": "hopper"}
 
@@ -158,52 +158,26 @@ def test_guidance_first_can_unfreeze_its_guidance_after_k_steps(tmp_path):
         make_trainer(bandit(), algo="dql", mode="joint", steps=10, unfreeze_guidance_at=5, **TINY)
     # a run interrupted after the unfreezing resumes to the same numbers
     ckpt = tmp_path / "run.ckpt"
-    full = make_trainer(
-        bandit(),
-        algo="dql",
-        mode="guidance_first",
-        steps=10,
-        seed=0,
-        unfreeze_guidance_at=6,
-        checkpoint=ckpt,
-        checkpoint_every=8,
-        **kw,
-    )
+
+    def unfreezing():
+        return make_trainer(
+            bandit(),
+            algo="dql",
+            mode="guidance_first",
+            steps=10,
+            seed=0,
+            unfreeze_guidance_at=6,
+            checkpoint=ckpt,
+            checkpoint_every=8,
+            **kw,
+        )
+
+    full = unfreezing()
     full.run(progress=False)
     ckpt.unlink()
-    part = make_trainer(
-        bandit(),
-        algo="dql",
-        mode="guidance_first",
-        steps=10,
-        seed=0,
-        unfreeze_guidance_at=6,
-        checkpoint=ckpt,
-        checkpoint_every=8,
-        **kw,
-    )
-    step_part = part.diffusion_step
-
-    def interrupted():
-        if part.step == 9:  # after the checkpoint of step 8
-            raise KeyboardInterrupt
-        return step_part()
-
-    part.diffusion_step = interrupted
-    with pytest.raises(KeyboardInterrupt):
-        part.run(progress=False)
-    resumed = make_trainer(
-        bandit(),
-        algo="dql",
-        mode="guidance_first",
-        steps=10,
-        seed=0,
-        unfreeze_guidance_at=6,
-        checkpoint=ckpt,
-        checkpoint_every=8,
-        **kw,
-    )
-    resumed.run(progress=False)  # ... and continue to 10
+    run_interrupted(unfreezing(), at_step=9)  # after the checkpoint of step 8
+    resumed = unfreezing()
+    resumed.run(progress=False)  # continues from step 8 to 10
     assert _equal_states(resumed.guidance, full.guidance)
     assert _equal_states(resumed.policy, full.policy)
 
