@@ -199,7 +199,7 @@ def make_trainer(
     seed: int | list[int] = 0,
     guidance: Guidance | None = None,
     guidance_steps: int | None = None,
-    guidance_from: int = 0,
+    guidance_from: int | None = None,
     unfreeze_guidance_at: int = 0,
     task: str | None = None,
     device: str = "cpu",
@@ -223,8 +223,10 @@ def make_trainer(
             f"a given guidance is used frozen; mode={mode_obj.name!r} would train it: "
             "use mode='guidance_first' (or leave mode out)"
         )
-    if mode_obj.name == "delayed_guidance" and not 0 < guidance_from < steps:
-        raise ValueError(f"delayed_guidance needs 0 < guidance_from < steps, got {guidance_from}")
+    if guidance_from is None:
+        guidance_from = int(mode_obj.enters_at * steps)
+    if mode_obj.enters_at > 0 and not 0 < guidance_from < steps:
+        raise ValueError(f"{mode_obj.name} needs 0 < guidance_from < steps, got {guidance_from}")
     if unfreeze_guidance_at and (mode_obj.guidance_trains or not 0 < unfreeze_guidance_at < steps):
         raise ValueError(
             "unfreeze_guidance_at=K resumes a frozen guidance's training at diffusion step K: it "
@@ -324,7 +326,8 @@ def fit(
     - ``mode``: see ``mdpt_lib.modes`` (default "joint", or "guidance_first" when ``guidance`` is
       given: a given guidance is used frozen and stage 1 is skipped).
     - ``steps``: diffusion-model gradient steps; ``guidance_steps=``: stage-1 steps of
-      guidance_first (default ``steps``); ``guidance_from=``: step at which delayed guidance enters;
+      guidance_first (default ``steps``); ``guidance_from=``: step at which the guidance enters the
+      actor's loss (default: the mode's, half-way for delayed_guidance);
       ``unfreeze_guidance_at=``: stage-2 step at which guidance_first's frozen guidance trains again
       (the paper code's variant; 0 = frozen throughout).
     - ``seed``: an int, or a list of seeds trained together in one process (one agent per seed).

@@ -8,7 +8,7 @@ One loop (``mdpt_lib.train``) runs every condition of the paper's experiments:
 | guidance_first    | ``guidance_steps``       | frozen                  | from step 0                |
 | no_guidance       | no                       | trains (for inference)  | never                      |
 | random_guidance   | no                       | frozen at random init   | from step 0                |
-| delayed_guidance  | no                       | trains                  | from ``guidance_from``     |
+| delayed_guidance  | no                       | trains                  | from half-way (``enters_at``) |
 
 "In the actor loss" means Diffusion-QL's Q term or the classifier-free labels; IDQL's actor is pure
 behaviour cloning in every mode (its guidance acts at inference only).
@@ -26,6 +26,9 @@ class Mode:
     guidance_trains: bool  # the guidance keeps learning alongside the actor in stage 2
     in_actor_loss: bool  # the guidance shapes the actor's training at all
     random_init: bool = False  # the guidance stays at its random initialisation
+    # fraction of the diffusion steps after which the guidance enters the actor's loss (``fit``'s
+    # ``guidance_from`` default: enters_at * steps)
+    enters_at: float = 0.0
 
 
 MODES: dict[str, Mode] = {
@@ -41,7 +44,13 @@ MODES: dict[str, Mode] = {
             in_actor_loss=True,
             random_init=True,
         ),
-        Mode("delayed_guidance", pretrain=False, guidance_trains=True, in_actor_loss=True),
+        Mode(
+            "delayed_guidance",
+            pretrain=False,
+            guidance_trains=True,
+            in_actor_loss=True,
+            enters_at=0.5,
+        ),
     )
 }
 

@@ -151,47 +151,33 @@ class Trainer:
         self._maybe_resume()
         self._clock = time.perf_counter()
         if self.stage == 1:
-            with (
-                tqdm(
-                    total=self.spec.guidance_steps,
-                    initial=self.step,
-                    desc="guidance (stage 1)",
-                    disable=not progress,
-                    mininterval=1,
-                ) as bar,
-                PeakMemory(self.data.device) as mem,
-            ):
-                while self.step < self.spec.guidance_steps:
-                    with self._timers[1].step(self.step):
-                        logs = self.guidance_step()
-                    self.step += 1
-                    self._after_step(logs, bar, mem)
-            self._peaks[1] = max(self._peaks[1], mem.peak_bytes)
+            self._run_stage(1, self.spec.guidance_steps, self.guidance_step, progress)
             self.guidance.freeze()
             self.stage, self.step = 2, 0
             self._save()
         if self.stage == 2:
-            with (
-                tqdm(
-                    total=self.spec.steps,
-                    initial=self.step,
-                    desc="diffusion (stage 2)",
-                    disable=not progress,
-                    mininterval=1,
-                ) as bar,
-                PeakMemory(self.data.device) as mem,
-            ):
-                while self.step < self.spec.steps:
-                    with self._timers[2].step(self.step):
-                        logs = self.diffusion_step()
-                    self.step += 1
-                    self._after_step(logs, bar, mem)
-            self._peaks[2] = max(self._peaks[2], mem.peak_bytes)
+            self._run_stage(2, self.spec.steps, self.diffusion_step, progress)
             self.stage = 3
             self._save()
         self.results["measure"] = self._measurements()
         self._tick()
         return self.results
+
+    def _run_stage(self, stage: int, total: int, step: Callable[[], dict], progress: bool) -> None:
+        """Steps of one stage (1: the guidance alone, 2: diffusion) from ``self.step`` to ``total``."""
+        desc = "guidance (stage 1)" if stage == 1 else "diffusion (stage 2)"
+        with (
+            tqdm(
+                total=total, initial=self.step, desc=desc, disable=not progress, mininterval=1
+            ) as bar,
+            PeakMemory(self.data.device) as mem,
+        ):
+            while self.step < total:
+                with self._timers[stage].step(self.step):
+                    logs = step()
+                self.step += 1
+                self._after_step(logs, bar, mem)
+        self._peaks[stage] = max(self._peaks[stage], mem.peak_bytes)
 
     def _tick(self) -> None:
         """Add the time since the last tick to ``results["wall_seconds"]`` (summed over sessions)."""

@@ -29,6 +29,7 @@ class Algorithm(ABC):
     name: str  # the value of ``fit(..., algo=)``
     title: str  # how the book names it
     defaults: HParams  # its hyperparameters (the guidance kind is ``defaults.guidance``)
+    guidance_in_training: bool = True  # False: the actor's loss never sees the guidance (IDQL)
 
     def task_defaults(self, task: str, level: str | None) -> dict:
         """Hyperparameters that depend on the task and dataset level (default: none)."""

@@ -29,6 +29,7 @@ IDQL_TUNED_BETA: dict[tuple[str, str], float] = {
 class IDQL(Algorithm):
     name = "idql"
     title = "IDQL"
+    guidance_in_training = False
     # LN-ResNet actor with dropout 0.1, actor EMA 0.9999 every step (code), ramped up (ours)
     defaults = HParams(
         net="idql_resnet",

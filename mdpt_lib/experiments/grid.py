@@ -185,7 +185,6 @@ def run_job(job: Job, out: Path, device: str = "cpu", threads: int = 1) -> Path:
         )
         result["episodes"] = df.to_dict(orient="records")
     else:
-        extra = {"guidance_from": sc.steps // 2} if job.mode == "delayed_guidance" else {}
         # a checkpoint in the cache lets an interrupted job continue mid-way in a later run
         ckpt = cache_dir() / "experiments" / f"{job.experiment}__{job.id}.ckpt"
         agents, curve = train_with_curve(
@@ -200,7 +199,6 @@ def run_job(job: Job, out: Path, device: str = "cpu", threads: int = 1) -> Path:
             eval_unguided=job.experiment in ("necessity", "learning"),
             checkpoint=ckpt,
             checkpoint_every=1000,
-            **extra,
         )
         result["curve"] = curve.to_dict(orient="records")
         # training losses and critic values every log_every steps (critic diagnostics)

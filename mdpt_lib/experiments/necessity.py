@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from mdpt_lib.algos import PAPER_ALGOS
+from mdpt_lib.algos import ALGORITHMS, PAPER_ALGOS
 from mdpt_lib.experiments.curves import train_with_curve
 from mdpt_lib.experiments.scales import Scale
+from mdpt_lib.modes import get_mode
 
 CONDITIONS = ("joint", "no_guidance", "delayed_guidance", "random_guidance")
 
@@ -31,7 +32,10 @@ def grid_cells() -> list[tuple[str, str]]:
     ``no_guidance`` as the check of that identity and skips ``delayed_guidance`` for IDQL.
     """
     return [
-        (a, m) for a in PAPER_ALGOS for m in CONDITIONS if (a, m) != ("idql", "delayed_guidance")
+        (a, m)
+        for a in PAPER_ALGOS
+        for m in CONDITIONS
+        if ALGORITHMS[a].guidance_in_training or get_mode(m).enters_at == 0
     ]
 
 
@@ -46,7 +50,6 @@ def run(
     frames = []
     for algo in PAPER_ALGOS:
         for mode in CONDITIONS:
-            extra = {"guidance_from": steps // 2} if mode == "delayed_guidance" else {}
             _, curve = train_with_curve(
                 dataset_id,
                 algo,
@@ -57,7 +60,6 @@ def run(
                 device,
                 progress,
                 eval_unguided=True,
-                **extra,
             )
             frames.append(curve)
     return pd.concat(frames, ignore_index=True)
