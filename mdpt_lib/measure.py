@@ -69,10 +69,9 @@ class PeakMemory:
         self.peak_bytes = self._peak - self._base
 
 
-def n_params(module: nn.Module, trainable: bool | None = None) -> int:
-    return sum(
-        p.numel() for p in module.parameters() if trainable is None or p.requires_grad == trainable
-    )
+def n_params(module: nn.Module) -> int:
+    """Number of parameters (scalars) of ``module``."""
+    return sum(p.numel() for p in module.parameters())
 
 
 def training_state_bytes(trained: list[nn.Module], used: list[nn.Module]) -> int:

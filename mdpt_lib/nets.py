@@ -41,12 +41,6 @@ def use_fast_mish_for(steps: int) -> bool:
     return _fast_mish
 
 
-# torch.compile's first call imports torch internals that still use a deprecated torch.jit API
-warnings.filterwarnings(
-    "ignore", message="`torch.jit.script_method` is deprecated", category=DeprecationWarning
-)
-
-
 def _mish_forward(x: torch.Tensor) -> torch.Tensor:
     e = torch.exp(x.clamp(max=20.0))
     n = e * (e + 2)
@@ -65,9 +59,24 @@ _compiled: dict[str, object] = {}
 
 
 def _kernel(name: str):
+    """The compiled kernel ``name``; its first call (where compiling happens) hides a warning that
+    torch's own internals raise (a deprecated torch.jit API), and nothing else."""
     if name not in _compiled:
         fn = {"forward": _mish_forward, "backward": _mish_backward}[name]
-        _compiled[name] = torch.compile(fn, dynamic=True)
+        compiled = torch.compile(fn, dynamic=True)
+
+        def first_call(*args):
+            with warnings.catch_warnings():
+                warnings.filterwarnings(
+                    "ignore",
+                    message="`torch.jit.script_method` is deprecated",
+                    category=DeprecationWarning,
+                )
+                out = compiled(*args)
+            _compiled[name] = compiled
+            return out
+
+        _compiled[name] = first_call
     return _compiled[name]
 
 

@@ -158,7 +158,6 @@ class DiffusionPolicy(EnsembleModule):
         self,
         obs: torch.Tensor,
         n: int = 1,
-        use_ema: bool = True,
         cfg_weight: float | None = None,
         init_noise_scale: float | None = None,
         rng: MemberRNG | None = None,
@@ -171,7 +170,7 @@ class DiffusionPolicy(EnsembleModule):
         """
         E, B, D = obs.shape
         s = self.normalize(obs).unsqueeze(2).expand(E, B, n, D).reshape(E, B * n, D)
-        model = self.ema if use_ema else self.model
+        model = self.ema
         model.eval()
         w = self.hp["cfg_weight"] if cfg_weight is None else cfg_weight
         scale = self.hp["init_noise_scale"] if init_noise_scale is None else init_noise_scale

@@ -20,7 +20,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -50,7 +50,6 @@ class RunSpec:
     eval_every: int = 0
     eval_episodes: int = 10
     log_every: int = 100
-    extra: dict = field(default_factory=dict)
     unfreeze_at: int = 0  # stage-2 step at which a frozen guidance resumes training (0 = never)
 
     def fingerprint(self) -> str:

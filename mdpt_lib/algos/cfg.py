@@ -36,6 +36,11 @@ class CFG(Algorithm):
         obs, actions = batch["obs"], batch["actions"]
         if guidance is None:
             optimal = torch.ones_like(actions[..., :1])
+        elif not hasattr(guidance, "advantage"):
+            raise TypeError(
+                f"the classifier-free variant labels actions by advantage, which a {guidance.kind} "
+                "guidance does not give: use an IQL guidance (algo='idql' or 'cfg')"
+            )
         else:
             with torch.no_grad():
                 optimal = (guidance.advantage(obs, actions) > 0).float().unsqueeze(-1)

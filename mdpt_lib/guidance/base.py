@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import warnings
+from abc import ABC, abstractmethod
 from pathlib import Path
 
 import torch
@@ -32,7 +33,7 @@ class DatasetMismatchWarning(UserWarning):
     """A guidance trained on another dataset than the policy (the paper's distribution-mismatch caveat)."""
 
 
-class Guidance(EnsembleModule):
+class Guidance(EnsembleModule, ABC):
     kind: str = "base"
     extra_attributes = ("info", "frozen")
 
@@ -54,17 +55,17 @@ class Guidance(EnsembleModule):
     # --- what subclasses define ----------------------------------------------------------------
     needs_next_actions: bool = False  # does ``update`` need actions a' ~ pi(s') from a policy?
 
+    @abstractmethod
     def score(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
         """Selection score of each candidate: (E, B, obs), (E, B, act) -> (E, B); higher is better."""
-        raise NotImplementedError
 
+    @abstractmethod
     def losses(self, batch: dict, next_actions: torch.Tensor | None) -> tuple[torch.Tensor, dict]:
         """Training loss summed over members, and numbers to log."""
-        raise NotImplementedError
 
+    @abstractmethod
     def parameter_groups(self) -> list[list[torch.nn.Parameter]]:
         """Parameters of each optimiser."""
-        raise NotImplementedError
 
     @torch.no_grad()
     def update_targets(self) -> None:
