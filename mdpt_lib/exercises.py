@@ -359,13 +359,15 @@ def check_vp_betas(fn: Callable) -> bool:
 def reference_softmax_selection(scores: np.ndarray, beta: float) -> np.ndarray:
     """Selection probabilities ``softmax(beta * scores)`` over the last axis (the candidates).
 
-    Numerically stable: the largest ``beta * score`` of each row is subtracted before ``exp``. This is
-    how ``DiffusionPolicy.act`` turns guidance scores into the distribution it samples from.
+    The library's own rule (``mdpt_lib.policy.selection_probabilities``, what ``DiffusionPolicy.act``
+    samples from), in float64 on numpy arrays.
     """
-    z = beta * np.asarray(scores, dtype=np.float64)
-    z = z - z.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=-1, keepdims=True)
+    import torch
+
+    from mdpt_lib.policy import selection_probabilities
+
+    x = torch.as_tensor(np.asarray(scores, dtype=np.float64))
+    return selection_probabilities(x, float(beta)).numpy()
 
 
 def check_softmax_selection(fn: Callable) -> bool:

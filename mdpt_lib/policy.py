@@ -26,6 +26,11 @@ from mdpt_lib.replay import DataInfo
 from mdpt_lib.rng import MemberRNG
 
 
+def selection_probabilities(scores: torch.Tensor, beta: float) -> torch.Tensor:
+    """softmax(beta * scores) over the last axis (the candidates): (..., N) -> (..., N)."""
+    return F.softmax(beta * scores, dim=-1)
+
+
 class SelectionStats:
     """Running means of what candidate selection did: effective candidates and score spread.
 
@@ -202,7 +207,7 @@ class DiffusionPolicy(EnsembleModule):
         E, B, _, A = cand.shape
         obs_rep = obs.unsqueeze(2).expand(E, B, n, obs.shape[-1]).reshape(E, B * n, -1)
         scores = guidance.score(obs_rep, cand.reshape(E, B * n, A)).view(E * B, n)
-        probs = F.softmax(guidance.hp["select_beta"] * scores, dim=-1)
+        probs = selection_probabilities(scores, guidance.hp["select_beta"])
         if stats is not None:
             stats.add(probs, scores)
         rule = guidance.hp.get("selection", "softmax")
