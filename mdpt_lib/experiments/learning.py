@@ -224,3 +224,15 @@ def verdicts(table: pd.DataFrame) -> list[str]:
         else:
             out.append(f"{head} does not clear the bar; {final}.")
     return out
+
+
+def data_mc_return(dataset: str, gamma: float = 0.99) -> float:
+    """Mean discounted Monte-Carlo return of the data's transitions, in the critics' reward scale:
+    what the mean of Q(s, a) over uniform batches of the data should come near for a critic of the
+    behaviour policy (cut at time-outs, so a little lower)."""
+    from mdpt_lib.data.load import load_dataset
+    from mdpt_lib.replay import episode_return_range, returns_to_go
+
+    data = load_dataset(dataset, verbose=False)
+    scale = 1000.0 / max(episode_return_range(data), 1e-6)
+    return float(returns_to_go(data, gamma).mean() * scale)
