@@ -4,7 +4,15 @@ import json
 import subprocess
 import sys
 
-from mdpt_lib.experiments.grid import EXPERIMENTS, RESULTS, Job, jobs, load_results, run_job
+from mdpt_lib.experiments.grid import (
+    EXPERIMENTS,
+    RESULTS,
+    Job,
+    jobs,
+    load_job_agents,
+    load_results,
+    run_job,
+)
 from mdpt_lib.experiments.precomputed import command, precomputed
 
 
@@ -45,6 +53,8 @@ def test_a_job_writes_its_result_once(tmp_path, monkeypatch):
     stamp = path.stat().st_mtime_ns
     assert run_job(job, tmp_path) == path and path.stat().st_mtime_ns == stamp  # skipped
     assert not list((tmp_path / "cache" / "experiments").glob("*.ckpt")), "checkpoint removed"
+    (agent,) = load_job_agents(job.id)  # the trained agent stays on this machine for analyses
+    assert agent.algo == "dql" and agent.results["seed"] == 0
 
     pre = precomputed("guidance_first", "hopper-bullet-mixed-v0", folder=tmp_path)  # an alias
     assert pre.source == "precomputed (quick scale)"

@@ -201,6 +201,10 @@ def run_job(job: Job, out: Path, device: str = "cpu", threads: int = 1) -> Path:
             checkpoint_every=1000,
         )
         result["curve"] = curve.to_dict(orient="records")
+        # the trained agents, for analyses after the job (diagnostics, swaps): in the cache, not
+        # committed (``load_job_agents``)
+        for agent in agents:
+            agent.save(agents_dir() / f"{job.id}__seed{agent.results['seed']}.pt")
         # training losses and critic values every log_every steps (critic diagnostics)
         result["log"] = agents[0].results["log"]
         result["measure"] = agents[0].results["measure"]
@@ -224,6 +228,24 @@ def run_job(job: Job, out: Path, device: str = "cpu", threads: int = 1) -> Path:
     if job.experiment != "transfer":
         ckpt.unlink(missing_ok=True)  # the result file now stands for the finished job
     return path
+
+
+def agents_dir() -> Path:
+    """Where finished jobs leave their trained agents (``$MDPT_DATA_DIR/agents``)."""
+    return cache_dir() / "agents"
+
+
+def load_job_agents(job_id: str) -> list:
+    """The trained agents a finished job left on this machine (one per seed), in seed order."""
+    from mdpt_lib.agent import load
+
+    paths = sorted(agents_dir().glob(f"{job_id}__seed*.pt"))
+    if not paths:
+        raise FileNotFoundError(
+            f"no trained agents of {job_id} in {agents_dir()}: they stay on the machine that ran "
+            "the job; rerun it there (delete its result file) to have them"
+        )
+    return [load(p) for p in paths]
 
 
 def load_results(experiment: str, folder: Path | None = None) -> list[dict]:
