@@ -71,6 +71,7 @@ def curve_frame(results: list[dict]) -> pd.DataFrame:
     for r in results:
         df = pd.DataFrame(r["curve"])
         df["dataset"] = r["job"]["dataset"]
+        df["scale"] = r["job"]["scale"]
         df["data_score"] = r["dataset_level"]["mean_score"]
         frames.append(df)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
@@ -166,11 +167,13 @@ def figure(curves: pd.DataFrame, steps: pd.DataFrame | None = None):
     return fig
 
 
-def load(scale: str = "learn", folder=None) -> tuple[list[dict], pd.DataFrame]:
-    """The committed ``learning`` result files at ``scale`` and their curves (``curve_frame``)."""
+def load(scale: str | None = "learn", folder=None) -> tuple[list[dict], pd.DataFrame]:
+    """The committed ``learning`` result files at ``scale`` (None: every scale) and their curves."""
     from mdpt_lib.experiments.grid import load_results
 
-    results = [r for r in load_results("learning", folder) if r["job"]["scale"] == scale]
+    results = [
+        r for r in load_results("learning", folder) if scale is None or r["job"]["scale"] == scale
+    ]
     return results, curve_frame(results)
 
 
