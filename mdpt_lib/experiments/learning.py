@@ -192,6 +192,7 @@ def compute_table(results: list[dict]) -> pd.DataFrame:
                 "dataset": job["dataset"],
                 "algo": job["algo"],
                 "seeds": "-".join(map(str, job["seeds"])),
+                "scale": job["scale"],
                 "steps": m["diffusion_steps"],
                 "ms_per_seed_step": 1000 * m["diffusion_step_seconds"] / seeds,
                 "train_s": wall - ev - ck,
@@ -201,6 +202,7 @@ def compute_table(results: list[dict]) -> pd.DataFrame:
                 "eval_share": ev / max(r["wall_seconds"], 1e-9),
                 "core_hours": r["wall_seconds"] / 3600,
                 "cpu": r["provenance"].get("cpu_model", "not recorded"),
+                "gemm_gflops": r["provenance"].get("gemm_fp32_gflops", np.nan),
             }
         )
     return pd.DataFrame(rows)
@@ -239,3 +241,32 @@ def data_mc_return(dataset: str, gamma: float = 0.99) -> float:
     data = load_dataset(dataset, verbose=False)
     scale = 1000.0 / max(episode_return_range(data), 1e-6)
     return float(returns_to_go(data, gamma).mean() * scale)
+
+
+def critic_check(results: list[dict]) -> pd.DataFrame:
+    """Per job: the critic's mean Q of the data's actions against the data's own discounted
+    return (its mean over the dataset), where Q first passes it and how far it is at the end.
+
+    A critic of the behaviour policy sits near the data's return; one that evaluates a better policy
+    sits somewhat above it; one that keeps climbing far past it extrapolates (overestimates), and its
+    Q term then steers the actor towards actions it overvalues.
+    """
+    rows = []
+    for r in results:
+        log = pd.DataFrame(r.get("log", []))
+        if log.empty or "q_mean" not in log:
+            continue
+        mc = data_mc_return(r["job"]["dataset"])
+        above = log[log.q_mean > mc]
+        rows.append(
+            {
+                "dataset": r["job"]["dataset"],
+                "algo": r["job"]["algo"],
+                "scale": r["job"]["scale"],
+                "data_return": mc,
+                "q_passes_data_return_at": int(above.step.iloc[0]) if len(above) else np.nan,
+                "final_q": float(log.q_mean.iloc[-1]),
+                "final_q_over_data_return": float(log.q_mean.iloc[-1] / mc),
+            }
+        )
+    return pd.DataFrame(rows)
