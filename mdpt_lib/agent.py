@@ -212,6 +212,12 @@ def make_trainer(
     **hparams,
 ) -> Trainer:
     """Everything ``fit`` sets up, without training: a ``Trainer`` (benchmarks step it directly)."""
+    if guidance is not None and not isinstance(guidance, Guidance):
+        raise TypeError(
+            f"guidance= takes a trained guidance module (another agent's .guidance), got "
+            f"{guidance!r}; to choose the kind of critic an algorithm trains, pass critic='iql' "
+            "or critic='double_q'"
+        )
     seeds = [seed] if isinstance(seed, int) else list(seed)
     if not seeds or not all(isinstance(s, int) for s in seeds):
         raise ValueError(f"seed must be an int or a non-empty list of ints, got {seed!r}")
@@ -245,7 +251,7 @@ def make_trainer(
         torch.manual_seed(s)
         policies.append(DiffusionPolicy(1, offline.info, hp_dict, algo))
         if guidance is None:
-            guidances.append(make_guidance(hp.guidance, 1, offline.info, hp_dict))
+            guidances.append(make_guidance(hp.critic, 1, offline.info, hp_dict))
     policy = stack(policies).to(device_t)
     if guidance is not None:
         guidance.check_compatible(offline.info)

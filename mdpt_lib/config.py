@@ -17,7 +17,7 @@ PRECISIONS = ("fp32", "bf16")
 SELECTIONS = ("argmax", "softmax")
 CHOICES: dict[str, tuple[str, ...]] = {
     "net": tuple(NOISE_NETS),
-    "guidance": ("iql", "double_q"),
+    "critic": ("iql", "double_q"),
     "reward_scale": ("iql", "none"),
     "pretrain_form": ("td_policy", "sarsa"),  # double-Q pretraining forms (guidance/double_q.py)
     "precision": PRECISIONS,
@@ -62,7 +62,7 @@ class HParams:
     actor_ema_warmup: bool = False  # ramp the decay up as min(decay, (1+k)/(10+k)) (ours, for IDQL)
     reward_scale: str = "iql"  # "iql": r * 1000 / (max - min episode return); "none"
     # --- guidance
-    guidance: str = "double_q"  # "iql" | "double_q"
+    critic: str = "double_q"  # the guidance's critic: "iql" | "double_q" (``mdpt_lib.guidance``)
     expectile: float = 0.7  # IQL value expectile tau
     eta: float = 1.0  # weight of the Q term in the actor loss (0 = pure behaviour cloning)
     pretrain_form: str = "td_policy"  # double-Q pretraining: "td_policy" (code) | "sarsa" (ours)

@@ -40,13 +40,22 @@ def test_overrides_an_algorithm_cannot_run_are_refused():
         hparams("idql", eta=1.0)
     with pytest.raises(ValueError, match="algo='cfg'"):
         hparams("dql", cfg_weight=1.0)
-    with pytest.raises(ValueError, match="guidance='iql'"):
-        hparams("cfg", guidance="double_q")
+    with pytest.raises(ValueError, match="critic='iql'"):
+        hparams("cfg", critic="double_q")
 
 
 @pytest.mark.parametrize(
-    "field", ["net", "guidance", "reward_scale", "pretrain_form", "precision", "selection"]
+    "field", ["net", "critic", "reward_scale", "pretrain_form", "precision", "selection"]
 )
 def test_every_string_hyperparameter_is_checked_in_one_place(field):
     with pytest.raises(ValueError, match=f"unknown {field} 'nope'"):
         HParams().replace(**{field: "nope"})
+
+
+def test_guidance_takes_a_module_and_critic_the_kind():
+    with pytest.raises(TypeError, match="critic='iql'"):
+        mdpt_lib.fit(bandit(), algo="dql", steps=2, guidance="iql", **TINY)
+    agent = mdpt_lib.fit(
+        bandit(), algo="dql", steps=2, critic="iql", **TINY
+    )  # DQL's Q term, IQL critic
+    assert agent.guidance.kind == "iql"

@@ -28,7 +28,7 @@ LossTerms = tuple[torch.Tensor, torch.Tensor | None, dict]
 class Algorithm(ABC):
     name: str  # the value of ``fit(..., algo=)``
     title: str  # how the book names it
-    defaults: HParams  # its hyperparameters (the guidance kind is ``defaults.guidance``)
+    defaults: HParams  # its hyperparameters (the guidance's critic kind is ``defaults.critic``)
     guidance_in_training: bool = True  # False: the actor's loss never sees the guidance (IDQL)
 
     def task_defaults(self, task: str, level: str | None) -> dict:

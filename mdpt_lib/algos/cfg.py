@@ -20,13 +20,13 @@ class CFG(Algorithm):
     name = "cfg"
     title = "classifier-free"
     defaults = HParams(
-        net="dql_mlp", guidance="iql", eta=0.0, candidates=1, cfg_weight=1.5, select_beta=0.5
+        net="dql_mlp", critic="iql", eta=0.0, candidates=1, cfg_weight=1.5, select_beta=0.5
     )
 
     def check(self, hp: HParams) -> None:
-        if hp.cfg_weight > 0 and hp.guidance != "iql":
+        if hp.cfg_weight > 0 and hp.critic != "iql":
             raise ValueError(
-                "the classifier-free variant labels actions by IQL advantage: use guidance='iql'"
+                "the classifier-free variant labels actions by IQL advantage: use critic='iql'"
             )
 
     def conditional(self, hp: dict) -> bool:

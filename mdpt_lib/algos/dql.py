@@ -34,7 +34,7 @@ DQL_SELECT_BETA: dict[tuple[str, str], float] = {
 class DQL(Algorithm):
     name = "dql"
     title = "Diffusion-QL"
-    defaults = HParams(net="dql_mlp", guidance="double_q", eta=1.0, candidates=50)
+    defaults = HParams(net="dql_mlp", critic="double_q", eta=1.0, candidates=50)
 
     def task_defaults(self, task, level):
         return {"select_beta": DQL_SELECT_BETA.get(level_key(task, level), 50.0)}

@@ -34,7 +34,7 @@ class IDQL(Algorithm):
     defaults = HParams(
         net="idql_resnet",
         dropout=0.1,
-        guidance="iql",
+        critic="iql",
         eta=0.0,
         candidates=256,
         selection="argmax",
