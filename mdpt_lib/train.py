@@ -135,7 +135,13 @@ class Trainer:
                 batch["next_obs"], 1, init_noise_scale=self.hp["td_noise_scale"], rng=self.rng
             )[:, :, 0]
         logs = self.guidance.update(batch, next_actions, self.hp["lr_decay"], self.hp["grad_clip"])
-        return logs | {"mc_return": batch["mc_return"].mean().item()}
+        logs["mc_return"] = batch["mc_return"].mean().item()
+        if (self.step + 1) % self.spec.log_every == 0:  # per seed, at logged steps (a diagnostic)
+            with torch.no_grad():
+                q = self.guidance.q_values(batch["obs"], batch["actions"]).mean((1, 2))
+            logs["q_data_by_seed"] = q.tolist()
+            logs["mc_return_by_seed"] = batch["mc_return"].mean(1).tolist()
+        return logs
 
     def _actor_step(self, batch: dict) -> dict:
         use = self.mode.in_actor_loss and self.step >= self.spec.guidance_from
@@ -189,7 +195,8 @@ class Trainer:
         COUNTS["train_steps"] += self.E
         if self.step % self.spec.log_every == 0:
             self.results["log"].append({"stage": self.stage, "step": self.step, **logs})
-            bar.set_postfix({k: f"{v:.3g}" for k, v in logs.items()}, refresh=False)
+            scalars = {k: v for k, v in logs.items() if isinstance(v, float)}
+            bar.set_postfix({k: f"{v:.3g}" for k, v in scalars.items()}, refresh=False)
         if (
             self.stage == 2
             and self.evaluate
