@@ -93,6 +93,31 @@ def episode_return_range(data: dict[str, np.ndarray]) -> float:
     return float(sums.max() - sums.min())
 
 
+ACTION_TOLERANCE = 1e-4
+"""Actions up to this far outside [-1, 1] are rounding at the bounds and are clipped; beyond it,
+training data is refused."""
+
+
+def check_action_range(actions: np.ndarray, source: str) -> np.ndarray:
+    """``actions`` (N, act) clipped to [-1, 1] if they lie within rounding of it; else a clear error.
+
+    The diffusion policies sample actions in [-1, 1], so data outside it would train a wrong policy.
+    """
+    from mdpt_lib.data.layouts import DatasetError
+
+    outside = np.abs(actions) > 1 + ACTION_TOLERANCE
+    if outside.any():
+        rows = np.flatnonzero(outside.any(axis=1))
+        raise DatasetError(
+            f"{source}: actions lie outside [-1, 1] in {len(rows)} of {len(actions)} rows (first "
+            f"at row {int(rows[0])}, range [{actions.min():.3g}, {actions.max():.3g}]). The "
+            "diffusion policies sample actions in [-1, 1], so such data would train a wrong policy: "
+            "rescale each dimension, a = 2 (a - low) / (high - low) - 1, with the action space's "
+            "bounds (and map the policy's actions back when you act)."
+        )
+    return np.clip(actions, -1.0, 1.0) if np.abs(actions).max(initial=0.0) > 1 else actions
+
+
 class OfflineData:
     """Transitions as torch tensors on ``device``, with what the losses need precomputed.
 
@@ -119,7 +144,7 @@ class OfflineData:
         self.device = torch.device(device)
         t = lambda a: torch.as_tensor(np.ascontiguousarray(a), device=self.device)  # noqa: E731
         self.obs = t(obs.astype(np.float32))
-        self.actions = t(data["actions"].astype(np.float32))
+        self.actions = t(check_action_range(data["actions"], dataset_name).astype(np.float32))
         self.rewards = t(data["rewards"].astype(np.float32))
         self.next_obs = t(data["next_observations"].astype(np.float32))
         self.terminals = t(data["terminals"].astype(np.float32))

@@ -45,4 +45,4 @@ def test_actions_outside_the_unit_box_are_refused_with_the_fix():
         mdpt_lib.fit(data, algo="dql", steps=2, **SMALL)
     data = toy()
     data["actions"][0, 0] = 1 + 1e-6  # rounding at the bound: clipped, accepted
-    assert mdpt_lib.data.load_dataset(data)["actions"].max() == 1.0
+    assert mdpt_lib.fit(data, algo="dql", steps=2, **SMALL).info.act_dim == 2

@@ -130,11 +130,6 @@ def _task_with_obs_dim(dim: int) -> str:
     return f" ({dim} is the observation size of {' / '.join(names)})" if names else ""
 
 
-ACTION_TOLERANCE = 1e-4
-"""Actions up to this far outside [-1, 1] are rounding at the bounds and are clipped; beyond it,
-``validate_transitions`` refuses the data."""
-
-
 def validate_transitions(
     data: Mapping[str, np.ndarray], task: str | Task | None = None, source: str = "dict"
 ) -> dict[str, np.ndarray]:
@@ -144,8 +139,7 @@ def validate_transitions(
     ``next_observations`` (N, obs), ``terminals`` (N,); ``timeouts`` may be absent (all False).
     Other keys are dropped. With ``task`` given, obs/action sizes are checked against it.
     Raises ``DatasetError`` (naming ``source``) for missing keys, bad shapes or lengths, wrong
-    sizes, NaN/inf values, actions outside [-1, 1], non-0/1 flags, and rows marked both terminal
-    and time-out.
+    sizes, NaN/inf values, non-0/1 flags, and rows marked both terminal and time-out.
     """
     if not isinstance(data, Mapping):
         raise DatasetError(
@@ -207,18 +201,6 @@ def validate_transitions(
                 f"{source}: {key} has NaN or inf values in {int(bad.sum())} of {n} rows (first at "
                 f"row {int(np.argmax(bad))}). Remove or repair those rows, or rebuild the dataset."
             )
-    outside = np.abs(out["actions"]) > 1 + ACTION_TOLERANCE
-    if outside.any():
-        rows = np.flatnonzero(outside.any(axis=1))
-        raise DatasetError(
-            f"{source}: actions lie outside [-1, 1] in {len(rows)} of {n} rows (first at row "
-            f"{int(rows[0])}, range [{out['actions'].min():.3g}, {out['actions'].max():.3g}]). The "
-            "diffusion policies sample actions in [-1, 1], so such data would train a wrong policy: "
-            "rescale each dimension, a = 2 (a - low) / (high - low) - 1, with the action space's "
-            "bounds (and map the policy's actions back when you act)."
-        )
-    if np.abs(out["actions"]).max(initial=0.0) > 1:  # rounding at the bounds: clip
-        out["actions"] = np.clip(out["actions"], -1.0, 1.0)
     both = out["terminals"] & out["timeouts"]
     if both.any():
         raise DatasetError(
