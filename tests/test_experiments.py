@@ -175,6 +175,9 @@ def test_learning_bar_needs_the_guided_interval_above_both_levels():
     table = learning_table(steps)
     assert table.clears_from.iloc[0] == 2000 and table.first_clear.iloc[0] == 2000
     assert "clears the bar from 2,000 steps" in verdicts(table)[0]
+    # one seed gives no interval, hence no verdict
+    one = step_table(pd.DataFrame(rows).query("seed == 0"))
+    assert "one seed so far" in verdicts(learning_table(one))[0]
     # a guided interval that reaches down to the unguided IQM does not clear it
     low = pd.DataFrame(rows).assign(score=lambda d: d.score.where(d.step == 1000, 9.0))
     assert not step_table(low).clears.any()

@@ -219,7 +219,13 @@ def verdicts(table: pd.DataFrame) -> list[str]:
             f"[{g_lo:.1f}, {g_hi:.1f}] against unguided {r.final_unguided:.1f} and the data's "
             f"{r.data_score:.1f}"
         )
-        if np.isfinite(r.clears_from):
+        if not np.isfinite(g_lo):
+            out.append(
+                f"{head} has one seed so far, so no interval and no verdict; at {r.final_step:,} "
+                f"steps it scores {r.final_guided:.1f} guided against {r.final_unguided:.1f} "
+                f"unguided and the data's {r.data_score:.1f}."
+            )
+        elif np.isfinite(r.clears_from):
             out.append(f"{head} clears the bar from {int(r.clears_from):,} steps on; {final}.")
         elif np.isfinite(r.first_clear):
             out.append(
