@@ -58,11 +58,17 @@ def fingerprint(data: dict[str, np.ndarray]) -> str:
     return h.hexdigest()[:12]
 
 
-def episode_returns(data: dict[str, np.ndarray]) -> np.ndarray:
-    """Undiscounted return of every episode of ``data`` (segments end at terminal | timeout)."""
+def episode_ends(data: dict[str, np.ndarray]) -> np.ndarray:
+    """Index of the last row of every episode segment (a terminal, a time-out, or the data's end)."""
     ends = np.flatnonzero(data["terminals"] | data["timeouts"])
     if len(ends) == 0 or ends[-1] != len(data["rewards"]) - 1:
         ends = np.append(ends, len(data["rewards"]) - 1)
+    return ends
+
+
+def episode_returns(data: dict[str, np.ndarray]) -> np.ndarray:
+    """Undiscounted return of every episode of ``data`` (segments end at terminal | timeout)."""
+    ends = episode_ends(data)
     return np.add.reduceat(data["rewards"].astype(np.float64), np.concatenate([[0], ends[:-1] + 1]))
 
 
@@ -75,9 +81,7 @@ def returns_to_go(data: dict[str, np.ndarray], gamma: float) -> np.ndarray:
     from scipy.signal import lfilter
 
     rewards = data["rewards"].astype(np.float64)
-    ends = np.flatnonzero(data["terminals"] | data["timeouts"])
-    if len(ends) == 0 or ends[-1] != len(rewards) - 1:
-        ends = np.append(ends, len(rewards) - 1)
+    ends = episode_ends(data)
     out = np.empty_like(rewards)
     start = 0
     for end in ends:
@@ -91,6 +95,12 @@ def episode_return_range(data: dict[str, np.ndarray]) -> float:
     """max - min undiscounted return over the episodes of ``data``."""
     sums = episode_returns(data)
     return float(sums.max() - sums.min())
+
+
+def reward_scale_factor(data: dict[str, np.ndarray], reward_scale: str = "iql") -> float:
+    """The factor the critics' rewards are multiplied by: 1000 / (max - min episode return) for
+    ``"iql"`` (IQL's rule), 1 for ``"none"``."""
+    return 1000.0 / max(episode_return_range(data), 1e-6) if reward_scale == "iql" else 1.0
 
 
 ACTION_TOLERANCE = 1e-4
@@ -137,7 +147,7 @@ class OfflineData:
         obs = data["observations"]
         mean = obs.mean(0).astype(np.float32)
         std = (obs.std(0) + OBS_STD_EPS).astype(np.float32)
-        scale = 1000.0 / max(episode_return_range(data), 1e-6) if reward_scale == "iql" else 1.0
+        scale = reward_scale_factor(data, reward_scale)
         name = get_task(task).name if task is not None else None
         obs_dim, act_dim = obs.shape[1], data["actions"].shape[1]
         self.info = DataInfo(name, obs_dim, act_dim, dataset_name, mean, std, scale)

@@ -10,6 +10,8 @@ normalised return and the unguided IQM, with a 95% bootstrap interval over seeds
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 
@@ -237,16 +239,16 @@ def verdicts(table: pd.DataFrame) -> list[str]:
     return out
 
 
+@functools.lru_cache(maxsize=16)
 def data_mc_return(dataset: str, gamma: float = 0.99) -> float:
     """Mean discounted Monte-Carlo return of the data's transitions, in the critics' reward scale:
     what the mean of Q(s, a) over uniform batches of the data should come near for a critic of the
     behaviour policy (cut at time-outs, so a little lower)."""
     from mdpt_lib.data.load import load_dataset
-    from mdpt_lib.replay import episode_return_range, returns_to_go
+    from mdpt_lib.replay import returns_to_go, reward_scale_factor
 
     data = load_dataset(dataset, verbose=False)
-    scale = 1000.0 / max(episode_return_range(data), 1e-6)
-    return float(returns_to_go(data, gamma).mean() * scale)
+    return float(returns_to_go(data, gamma).mean() * reward_scale_factor(data))
 
 
 def critic_check(results: list[dict]) -> pd.DataFrame:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import torch
 
+from mdpt_lib.config import SELECTIONS
 from mdpt_lib.diffusion import cosine_lr
 from mdpt_lib.ensemble import EnsembleModule, clip_grad_norm_per_member
 from mdpt_lib.nets import EnsembleMLP, Mish
@@ -135,8 +136,8 @@ class Guidance(EnsembleModule, ABC):
     def with_selection(self, selection: str, select_beta: float | None = None) -> Guidance:
         """A frozen copy that chooses candidates by ``selection`` ("argmax" | "softmax") at
         ``select_beta`` (default: this guidance's); the weights are shared, not trained."""
-        if selection not in ("argmax", "softmax"):
-            raise ValueError(f"unknown selection {selection!r}: 'argmax' or 'softmax'")
+        if selection not in SELECTIONS:
+            raise ValueError(f"unknown selection {selection!r}: one of {', '.join(SELECTIONS)}")
         out = copy.copy(self)  # a shallow copy: same parameters, own hyperparameter dict
         out.hp = {**self.hp, "selection": selection}
         if select_beta is not None:
