@@ -16,7 +16,7 @@ import math
 import torch
 from torch import nn
 
-from mdpt_lib.nets import NOISE_NETS
+from mdpt_lib.nets import NOISE_NETS, NoiseNetShape
 from mdpt_lib.rng import MemberRNG, randn
 
 
@@ -48,10 +48,8 @@ class DiffusionModel(nn.Module):
             raise ValueError(
                 f"unknown noise network {net!r}: valid ones are {', '.join(NOISE_NETS)}"
             )
-        kwargs = {"dropout": dropout} if net == "idql_resnet" else {}
-        self.net = NOISE_NETS[net](
-            ensemble, obs_dim, act_dim, hidden, cond_dim=2 * conditional, **kwargs
-        )
+        shape = NoiseNetShape(ensemble, obs_dim, act_dim, hidden, 2 * conditional, dropout)
+        self.net = NOISE_NETS[net](shape)
         self.ensemble, self.act_dim, self.T, self.conditional = ensemble, act_dim, T, conditional
         betas = vp_betas(T, beta_min, beta_max)
         abar = torch.cumprod(1 - betas, 0)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import os
 import warnings
+from dataclasses import dataclass
 from itertools import pairwise
 
 import torch
@@ -195,36 +196,53 @@ class FourierTimeEmbedding(nn.Module):
         return self.mlp(torch.cat([angles.cos(), angles.sin()], dim=-1))
 
 
-class DQLNoiseNet(nn.Module):
-    """Diffusion-QL's noise model: [x_t, time features, state, (cond)] -> 3 x 256 Mish -> eps.
+@dataclass(frozen=True)
+class NoiseNetShape:
+    """What every noise model is sized by: the ensemble, the data's dimensions, the hidden width,
+    the label's width (0: unconditional) and the dropout rate (0: none)."""
 
-    Shapes: x (E, B, act), t (E, B), s (E, B, obs), cond (E, B, 1) or None -> (E, B, act).
-    """
+    ensemble: int
+    obs_dim: int
+    act_dim: int
+    hidden: int = 256
+    cond_dim: int = 0
+    dropout: float = 0.0
 
-    def __init__(
-        self,
-        ensemble: int,
-        obs_dim: int,
-        act_dim: int,
-        hidden: int = 256,
-        time_dim: int = 16,
-        cond_dim: int = 0,
-    ) -> None:
+
+class NoiseNet(nn.Module):
+    """eps_theta(x_t, t, s[, cond]): x (E, B, act), t (E, B), s (E, B, obs), cond (E, B, c) or None
+    -> (E, B, act). Subclasses build ``self.time`` first, then their layers over ``in_dim`` inputs."""
+
+    def __init__(self, shape: NoiseNetShape, time: nn.Module, time_dim: int) -> None:
         super().__init__()
-        self.time = SinusoidalTimeEmbedding(ensemble, time_dim)
+        self.time = time
+        self.in_dim = shape.act_dim + time_dim + shape.obs_dim + shape.cond_dim
+
+    def inputs(self, x, t, s, cond=None) -> torch.Tensor:
+        """[x_t, time features, state, (cond)]: (E, B, in_dim)."""
+        return torch.cat([x, self.time(t), s] + ([cond] if cond is not None else []), dim=-1)
+
+
+class DQLNoiseNet(NoiseNet):
+    """Diffusion-QL's noise model: [x_t, time features, state, (cond)] -> 3 x 256 Mish -> eps."""
+
+    def __init__(self, shape: NoiseNetShape, time_dim: int = 16) -> None:
+        if shape.dropout:
+            raise ValueError("Diffusion-QL's noise MLP has no dropout: use net='idql_resnet'")
+        E, hidden = shape.ensemble, shape.hidden
+        super().__init__(shape, SinusoidalTimeEmbedding(E, time_dim), time_dim)
         self.mid = nn.Sequential(
-            EnsembleLinear(ensemble, act_dim + time_dim + obs_dim + cond_dim, hidden),
+            EnsembleLinear(E, self.in_dim, hidden),
             Mish(),
-            EnsembleLinear(ensemble, hidden, hidden),
+            EnsembleLinear(E, hidden, hidden),
             Mish(),
-            EnsembleLinear(ensemble, hidden, hidden),
+            EnsembleLinear(E, hidden, hidden),
             Mish(),
         )
-        self.out = EnsembleLinear(ensemble, hidden, act_dim)
+        self.out = EnsembleLinear(E, hidden, shape.act_dim)
 
     def forward(self, x, t, s, cond=None, rng: MemberRNG | None = None):
-        parts = [x, self.time(t), s] + ([cond] if cond is not None else [])
-        return self.out(self.mid(torch.cat(parts, dim=-1)))
+        return self.out(self.mid(self.inputs(x, t, s, cond)))
 
 
 class EnsembleDropout(nn.Module):
@@ -255,29 +273,20 @@ class ResidualBlock(nn.Module):
         return h + self.down(F.silu(self.up(self.norm(self.dropout(h, rng)))))
 
 
-class IDQLResNet(nn.Module):
+class IDQLResNet(NoiseNet):
     """IDQL's LN-ResNet noise model: [x_t, time features, state, (cond)] -> Dense -> 3 blocks -> eps."""
 
-    def __init__(
-        self,
-        ensemble: int,
-        obs_dim: int,
-        act_dim: int,
-        hidden: int = 256,
-        time_dim: int = 64,
-        blocks: int = 3,
-        dropout: float = 0.1,
-        cond_dim: int = 0,
-    ) -> None:
-        super().__init__()
-        self.time = FourierTimeEmbedding(ensemble, time_dim)
-        self.inp = EnsembleLinear(ensemble, act_dim + time_dim + obs_dim + cond_dim, hidden)
-        self.blocks = nn.ModuleList(ResidualBlock(ensemble, hidden, dropout) for _ in range(blocks))
-        self.out = EnsembleLinear(ensemble, hidden, act_dim)
+    def __init__(self, shape: NoiseNetShape, time_dim: int = 64, blocks: int = 3) -> None:
+        E, hidden = shape.ensemble, shape.hidden
+        super().__init__(shape, FourierTimeEmbedding(E, time_dim), time_dim)
+        self.inp = EnsembleLinear(E, self.in_dim, hidden)
+        self.blocks = nn.ModuleList(
+            ResidualBlock(E, hidden, shape.dropout) for _ in range(blocks)
+        )
+        self.out = EnsembleLinear(E, hidden, shape.act_dim)
 
     def forward(self, x, t, s, cond=None, rng: MemberRNG | None = None):
-        parts = [x, self.time(t), s] + ([cond] if cond is not None else [])
-        h = self.inp(torch.cat(parts, dim=-1))
+        h = self.inp(self.inputs(x, t, s, cond))
         for block in self.blocks:
             h = block(h, rng)
         return self.out(F.silu(h))
