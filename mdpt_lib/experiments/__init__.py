@@ -1,4 +1,5 @@
-"""The paper's three experiments as functions of (dataset, seeds, steps, scale), and their grids."""
+"""The paper's three experiments as functions of a ``curves.Run`` (dataset, seeds, steps, scale), and
+their grids."""
 
 from mdpt_lib.experiments.scales import SCALES, Scale, get_scale
 

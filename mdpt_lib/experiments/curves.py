@@ -1,6 +1,9 @@
-"""Learning curves: train one condition for several seeds, evaluate along the way, return tidy rows."""
+"""What an experiment trains (``Run``), and learning curves: one condition for several seeds,
+evaluated along the way, as tidy rows."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -8,36 +11,54 @@ from mdpt_lib.agent import fit
 from mdpt_lib.experiments.scales import Scale
 
 
+@dataclass(frozen=True)
+class Run:
+    """One experiment's training request: a registry dataset, the seeds trained together in one
+    process, diffusion steps, and the scale whose sizes (networks, episodes) apply."""
+
+    dataset_id: str
+    seeds: list[int]
+    steps: int
+    scale: Scale
+    device: str = "cpu"
+    progress: bool = True
+
+    @property
+    def task(self) -> str:
+        from mdpt_lib.data.registry import get_dataset_spec
+
+        return get_dataset_spec(self.dataset_id).task
+
+    def fit(self, algo: str, dataset=None, **kwargs) -> list:
+        """``fit`` of ``algo`` for every seed, at this run's sizes (``dataset``: other data)."""
+        return fit(
+            self.dataset_id if dataset is None else dataset,
+            algo=algo,
+            steps=self.steps,
+            seed=list(self.seeds),
+            device=self.device,
+            progress=self.progress,
+            **{**self.scale.hparams(algo), **kwargs},
+        )
+
+
 def train_with_curve(
-    dataset_id: str,
-    algo: str,
-    mode: str,
-    seeds: list[int],
-    steps: int,
-    scale: Scale,
-    device: str = "cpu",
-    progress: bool = True,
-    eval_unguided: bool = False,
-    **kwargs,
+    run: Run, algo: str, mode: str, eval_unguided: bool = False, **kwargs
 ) -> tuple[list, pd.DataFrame]:
-    """Fit ``seeds`` agents, evaluating them ``scale.evaluations`` times along training.
+    """Fit ``run.seeds`` agents, evaluating them ``run.scale.evaluations`` times along training
+    (with ``eval_unguided`` also without their guidance at inference).
 
     Returns the agents and one row per (step, seed, inference) with the mean normalised score.
     """
-    every = max(1, steps // scale.evaluations)
-    agents = fit(
-        dataset_id,
-        algo=algo,
+    sc = run.scale
+    agents = run.fit(
+        algo,
         mode=mode,
-        steps=steps,
-        seed=seeds,
-        device=device,
-        progress=progress,
-        eval_every=every,
-        eval_episodes=scale.episodes,
+        eval_every=max(1, run.steps // sc.evaluations),
+        eval_episodes=sc.episodes,
         eval_unguided=eval_unguided,
-        eval_max_steps=scale.max_episode_steps,
-        **{**scale.hparams(algo), **kwargs},
+        eval_max_steps=sc.max_episode_steps,
+        **kwargs,
     )
     rows = [
         {

@@ -164,7 +164,7 @@ def run_job(job: Job, out: Path, device: str = "cpu", threads: int = 1) -> Path:
     from mdpt_lib.data.build import dataset_file
     from mdpt_lib.data.registry import get_dataset_spec
     from mdpt_lib.experiments import transfer
-    from mdpt_lib.experiments.curves import train_with_curve
+    from mdpt_lib.experiments.curves import Run, train_with_curve
 
     path = Path(out) / f"{job.id}.json"
     if path.exists():
@@ -179,23 +179,17 @@ def run_job(job: Job, out: Path, device: str = "cpu", threads: int = 1) -> Path:
     # the build's name carries a digest of the behaviour snapshots it is made from
     origin["data_file"] = dataset_file(spec.task, spec.level, rows=sc.rows).name
     result: dict = {"job": asdict(job), "scale": asdict(sc)}
+    request = Run(job.dataset, seeds, sc.steps, sc, device, progress=False)
     if job.experiment == "transfer":
-        df = transfer.run(
-            job.dataset, spec.task, seeds, sc.steps, sc, device=device, progress=False
-        )
+        df = transfer.run(request)
         result["episodes"] = df.to_dict(orient="records")
     else:
         # a checkpoint in the cache lets an interrupted job continue mid-way in a later run
         ckpt = cache_dir() / "experiments" / f"{job.experiment}__{job.id}.ckpt"
         agents, curve = train_with_curve(
-            job.dataset,
+            request,
             job.algo,
             job.mode,
-            seeds,
-            sc.steps,
-            sc,
-            device,
-            progress=False,
             eval_unguided=job.experiment in ("necessity", "learning"),
             checkpoint=ckpt,
             checkpoint_every=1000,

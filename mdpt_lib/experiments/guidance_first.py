@@ -12,28 +12,18 @@ from __future__ import annotations
 import pandas as pd
 
 from mdpt_lib.algos import PAPER_ALGOS
-from mdpt_lib.experiments.curves import train_with_curve
-from mdpt_lib.experiments.scales import Scale
+from mdpt_lib.experiments.curves import Run, train_with_curve
 
 MODES = ("joint", "guidance_first")
 COSTS = ("diffusion_step_seconds", "stage2_peak_mb", "stage2_train_state_mb")
 
 
-def run(
-    dataset_id: str,
-    seeds: list[int],
-    steps: int,
-    scale: Scale,
-    device: str = "cpu",
-    progress: bool = True,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+def run(request: Run) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Returns (curves: one row per algo, mode, step, seed; costs: one row per algo and mode)."""
     curves, costs = [], []
     for algo in PAPER_ALGOS:
         for mode in MODES:
-            agents, curve = train_with_curve(
-                dataset_id, algo, mode, seeds, steps, scale, device, progress
-            )
+            agents, curve = train_with_curve(request, algo, mode)
             curves.append(curve)
             m = agents[0].results["measure"]
             costs.append(

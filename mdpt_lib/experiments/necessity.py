@@ -17,8 +17,7 @@ from __future__ import annotations
 import pandas as pd
 
 from mdpt_lib.algos import ALGORITHMS, PAPER_ALGOS
-from mdpt_lib.experiments.curves import train_with_curve
-from mdpt_lib.experiments.scales import Scale
+from mdpt_lib.experiments.curves import Run, train_with_curve
 from mdpt_lib.modes import get_mode
 
 CONDITIONS = ("joint", "no_guidance", "delayed_guidance", "random_guidance")
@@ -39,30 +38,14 @@ def grid_cells() -> list[tuple[str, str]]:
     ]
 
 
-def run(
-    dataset_id: str,
-    seeds: list[int],
-    steps: int,
-    scale: Scale,
-    device: str = "cpu",
-    progress: bool = True,
-) -> pd.DataFrame:
-    frames = []
-    for algo in PAPER_ALGOS:
-        for mode in CONDITIONS:
-            _, curve = train_with_curve(
-                dataset_id,
-                algo,
-                mode,
-                seeds,
-                steps,
-                scale,
-                device,
-                progress,
-                eval_unguided=True,
-            )
-            frames.append(curve)
-    return pd.concat(frames, ignore_index=True)
+def run(request: Run) -> pd.DataFrame:
+    """Every (algo, condition) of the finding trained and evaluated guided and unguided."""
+    curves = [
+        train_with_curve(request, algo, mode, eval_unguided=True)[1]
+        for algo in PAPER_ALGOS
+        for mode in CONDITIONS
+    ]
+    return pd.concat(curves, ignore_index=True)
 
 
 def guidance_gap(df: pd.DataFrame) -> pd.DataFrame:

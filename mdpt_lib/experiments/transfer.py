@@ -18,53 +18,23 @@ import warnings
 
 import pandas as pd
 
-from mdpt_lib.agent import fit
 from mdpt_lib.algos import PAPER_ALGOS
-from mdpt_lib.data.build import ensure_file
+from mdpt_lib.data.build import build
 from mdpt_lib.data.load import load_dataset
 from mdpt_lib.evaluation import evaluate
-from mdpt_lib.experiments.scales import Scale
+from mdpt_lib.experiments.curves import Run
 from mdpt_lib.guidance import DatasetMismatchWarning
 
 MISMATCH_LEVEL = "random"
 
 
-def run(
-    dataset_id: str,
-    task: str,
-    seeds: list[int],
-    steps: int,
-    scale: Scale,
-    device: str = "cpu",
-    progress: bool = True,
-) -> pd.DataFrame:
-    agents = {
-        algo: fit(
-            dataset_id,
-            algo=algo,
-            steps=steps,
-            seed=seeds,
-            device=device,
-            progress=progress,
-            **scale.hparams(algo),
-        )
-        for algo in PAPER_ALGOS
-    }
-    mismatch_data = load_dataset(
-        ensure_file(task, MISMATCH_LEVEL, rows=scale.rows, progress=progress),
-        task=task,
-        verbose=False,
-    )
-    mismatched = fit(
-        mismatch_data,
-        algo="idql",
-        steps=steps,
-        seed=seeds,
-        task=task,
-        device=device,
-        progress=progress,
-        **scale.hparams("idql"),
-    )
+def run(request: Run) -> pd.DataFrame:
+    """Every swap of the finding, evaluated on agents trained here (one row per episode)."""
+    task, scale, seeds = request.task, request.scale, list(request.seeds)
+    agents = {algo: request.fit(algo) for algo in PAPER_ALGOS}
+    mismatch_file = build(task, MISMATCH_LEVEL, rows=scale.rows, progress=request.progress)
+    mismatch_data = load_dataset(mismatch_file, task=task, verbose=False)
+    mismatched = request.fit("idql", dataset=mismatch_data, task=task)
     rows = []
 
     def record(method: str, algo: str, k: int, agent, guidance=None) -> None:

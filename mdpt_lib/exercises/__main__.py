@@ -1,0 +1,3 @@
+from mdpt_lib.exercises.student import main
+
+main()
