@@ -1,6 +1,6 @@
 """Behaviour policies: one resumable SAC run per task whose snapshots generate every dataset level.
 
-    python -m mdpt_lib.data train-behaviour --task all           # resumes where it stopped
+    python -m mdpt_recipe train-behaviour --task all           # resumes where it stopped
 
 One run per task; its snapshots:
 - ``random``: the freshly initialised actor (saved before any update).
@@ -33,11 +33,19 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from mdpt_lib.data.buffer import compress_buffer
 from mdpt_lib.data.paths import SNAPSHOT_FILES, behaviour_dir, cache_dir
 from mdpt_lib.data.registry import EXPERT_TOLERANCE, MEDIUM_TARGET_RETURN, PUBLISHED
-from mdpt_lib.data.sac import SAC, ReplayBuffer, SACConfig
 from mdpt_lib.envs import get_task, make_env
 from mdpt_lib.provenance import git_commit, utc_stamp
+from mdpt_recipe.sac import SAC, ReplayBuffer, SACConfig
+
+BEHAVIOUR_SEED = {"hopper": 1, "halfcheetah": 0, "walker2d": 0, "ant": 1}
+"""The seed of each task's behaviour SAC run under the recipe (``train-behaviour`` trains or resumes
+this one): the lowest seed whose ``mixed`` buffer came within a factor 2 of the original's
+(``python -m mdpt_recipe seeds``, committed as ``results/data/seed_study.json``), rows counted in
+the original's layout (``mdpt_lib.data.registry.mixed_rows_ok``). Every task's committed snapshots
+come from this run (their ``provenance.json`` says so)."""
 
 MEDIUM_WINDOW = 0.20
 EXPERT_WINDOW = 0.10
@@ -70,34 +78,6 @@ def evaluate_deterministic(sac: SAC, task: str, episodes: int, seed: int) -> np.
         returns.append(total)
     env.close()
     return np.asarray(returns)
-
-
-def compress_buffer(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Drop ``next_observations`` wherever it equals the next row's observation (inside an episode).
-
-    The last row is marked a time-out when it is neither terminal nor one already: a buffer cut
-    mid-episode ends in a truncation, as D4RL marks it.
-    """
-    arrays = dict(arrays)
-    timeouts = arrays["timeouts"].copy()
-    if not (arrays["terminals"][-1] or timeouts[-1]):
-        timeouts[-1] = True
-    arrays["timeouts"] = timeouts
-    ends = arrays["terminals"] | timeouts
-    next_obs = arrays.pop("next_observations")
-    arrays["end_next_observations"] = next_obs[ends]
-    return arrays
-
-
-def expand_buffer(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Inverse of ``compress_buffer``: rebuild ``next_observations``."""
-    out = {k: v for k, v in arrays.items() if k != "end_next_observations"}
-    ends = out["terminals"] | out["timeouts"]
-    next_obs = np.empty_like(out["observations"])
-    next_obs[:-1] = out["observations"][1:]
-    next_obs[ends] = arrays["end_next_observations"]
-    out["next_observations"] = next_obs
-    return out
 
 
 def state_name(task: str, seed: int, cfg: SACConfig) -> str:
@@ -155,7 +135,7 @@ class BehaviourRun:
         self._write_progress()
 
     def _write_progress(self) -> None:
-        """A small committed record of how far the run got (read by ``python -m mdpt_lib.data stats``)."""
+        """A small committed record of how far the run got (read by ``python -m mdpt_recipe stats``)."""
         self.out.mkdir(parents=True, exist_ok=True)
         checks = [row for row in self.log if "check" in row][-6:]
         episodes = [row["episode_return"] for row in self.log if "episode_return" in row][-20:]
@@ -199,7 +179,7 @@ class BehaviourRun:
         prov_path = self.out / "provenance.json"
         prov = json.loads(prov_path.read_text()) if prov_path.exists() else {}
         prov[level] = {
-            "command": "python -m mdpt_lib.data " + " ".join(sys.argv[1:]),
+            "command": "python -m mdpt_recipe " + " ".join(sys.argv[1:]),
             "seed": self.seed,
             "git_commit": git_commit(),
             "env_steps": self.step,

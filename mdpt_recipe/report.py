@@ -1,4 +1,4 @@
-"""``python -m mdpt_lib.data stats``: our datasets beside the published numbers, one row per id.
+"""``python -m mdpt_recipe stats``: our datasets beside the published numbers, one row per id.
 
 For every id: rows, episodes and per-episode return mean/std/min/max of the data ``load_dataset``
 serves, the published statistics (d4rl-pybullet's table; for D4RL's ids, which have none, the
@@ -44,7 +44,7 @@ def progress_note(task: str) -> str:
 
 def off_recipe_note(task: str, level: str) -> str:
     """``"; made with SAC lr X, the recipe's is Y"`` if a snapshot of ``level`` predates the recipe."""
-    from mdpt_lib.data.sac import SACConfig
+    from mdpt_recipe.sac import SACConfig
 
     path = behaviour_dir() / task / "provenance.json"
     prov = json.loads(path.read_text()) if path.exists() else {}

@@ -1,4 +1,4 @@
-"""``python -m mdpt_lib.data seeds``: how many SAC steps each seed needed to reach the mixed target.
+"""``python -m mdpt_recipe seeds``: how many SAC steps each seed needed to reach the mixed target.
 
 A ``mixed`` (= ``medium-replay``) buffer is the replay buffer at the first training episode whose
 return reaches ``MEDIUM_TARGET_RETURN``, so its size is one draw of a random quantity. This reads
@@ -9,7 +9,7 @@ cache, so the committed study is merged, not replaced: a row of a state in the c
 committed row of the same task, lr and seed when it ran at least as far; the other committed rows
 stay. Runs are made with e.g.
 
-    python -m mdpt_lib.data train-behaviour --task walker2d --seed 2 --until medium \\
+    python -m mdpt_recipe train-behaviour --task walker2d --seed 2 --until medium \\
         --max-steps 180000 --out /tmp/seeds
 """
 
@@ -108,7 +108,7 @@ def main(save_to: Path | None, command: str) -> None:
     measured = study()
     if not measured:
         raise SystemExit(
-            f"no SAC states in {cache_dir() / 'sac'}: run `python -m mdpt_lib.data train-behaviour "
+            f"no SAC states in {cache_dir() / 'sac'}: run `python -m mdpt_recipe train-behaviour "
             "--task TASK --seed S --until medium --out DIR` first"
         )
     print(format_rows(measured))
@@ -118,7 +118,7 @@ def main(save_to: Path | None, command: str) -> None:
         print(
             f"{sum(not r['measured'] for r in rows)} rows of {save_to} not in this cache are kept"
         )
-        from mdpt_lib.data.report import save
+        from mdpt_recipe.report import save
 
         save(rows, save_to, command)
         print(f"saved to {save_to}")

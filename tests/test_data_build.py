@@ -7,11 +7,11 @@ import pytest
 import torch
 
 from mdpt_lib.data import build as build_mod
-from mdpt_lib.data.behaviour import compress_buffer, expand_buffer
+from mdpt_lib.data.buffer import compress_buffer, expand_buffer
 from mdpt_lib.data.layouts import DatasetError, episode_returns
 from mdpt_lib.data.load import load_dataset
 from mdpt_lib.data.policies import NumpyActor
-from mdpt_lib.data.sac import Actor
+from mdpt_recipe.sac import Actor
 
 
 @pytest.fixture
@@ -79,15 +79,24 @@ def test_a_half_written_file_is_never_taken_for_a_finished_one(snapshots):
     final = build_mod.dataset_file("hopper", "random", 0, rows=1000)
     final.parent.mkdir(parents=True)
     (final.parent / (final.name + ".tmp999")).write_bytes(b"half a file")
-    path = build_mod.ensure_file("hopper", "random", rows=1000, workers=1, progress=False)
+    path = build_mod.build("hopper", "random", rows=1000, workers=1, progress=False)
     assert path == final and load_dataset(path, task="hopper")["rewards"].shape == (1000,)
 
 
+def test_build_reuses_the_cached_file_unless_told_to_overwrite(snapshots):
+    path = build_mod.build("hopper", "random", rows=500, workers=1, progress=False)
+    path.write_bytes(b"stale")
+    assert build_mod.build("hopper", "random", rows=500, workers=1, progress=False) == path
+    assert path.read_bytes() == b"stale"
+    build_mod.build("hopper", "random", rows=500, workers=1, progress=False, overwrite=True)
+    assert load_dataset(path, task="hopper")["rewards"].shape == (500,)
+
+
 def test_a_new_snapshot_is_never_served_from_the_old_ones_build(snapshots):
-    old = build_mod.ensure_file("hopper", "random", rows=500, workers=1, progress=False)
+    old = build_mod.build("hopper", "random", rows=500, workers=1, progress=False)
     torch.manual_seed(1)  # the behaviour policy is retrained: another random actor
     np.savez(snapshots / "random_actor.npz", **Actor(15, 3).to_numpy())
-    new = build_mod.ensure_file("hopper", "random", rows=500, workers=1, progress=False)
+    new = build_mod.build("hopper", "random", rows=500, workers=1, progress=False)
     assert new != old and sha256(new) != sha256(old)
 
 
@@ -134,7 +143,7 @@ def test_replay_buffer_compression_round_trip():
 
 
 def test_resumed_behaviour_run_forgets_snapshots_whose_files_are_gone(tmp_path, monkeypatch):
-    from mdpt_lib.data.behaviour import BehaviourRun
+    from mdpt_recipe.behaviour import BehaviourRun
 
     monkeypatch.setenv("MDPT_DATA_DIR", str(tmp_path / "cache"))
     run = BehaviourRun("hopper", seed=0, out_dir=tmp_path / "out")
@@ -150,7 +159,7 @@ def test_resumed_behaviour_run_forgets_snapshots_whose_files_are_gone(tmp_path, 
 def test_reselect_drops_a_snapshot_and_keeps_why(tmp_path, monkeypatch):
     import json
 
-    from mdpt_lib.data.behaviour import BehaviourRun
+    from mdpt_recipe.behaviour import BehaviourRun
 
     monkeypatch.setenv("MDPT_DATA_DIR", str(tmp_path / "cache"))
     run = BehaviourRun("hopper", seed=0, out_dir=tmp_path / "out")
@@ -174,7 +183,7 @@ def test_reselect_drops_a_snapshot_and_keeps_why(tmp_path, monkeypatch):
     ],
 )
 def test_train_behaviour_refuses_bad_arguments_clearly(args, message, capsys):
-    from mdpt_lib.data.__main__ import main
+    from mdpt_recipe.__main__ import main
 
     with pytest.raises(SystemExit):
         main(["train-behaviour", *args])
@@ -185,8 +194,8 @@ def test_committed_snapshots_come_from_the_registered_seed():
     import json
 
     from mdpt_lib.data.paths import behaviour_dir
-    from mdpt_lib.data.registry import BEHAVIOUR_SEED
-    from mdpt_lib.data.sac import SACConfig
+    from mdpt_recipe.behaviour import BEHAVIOUR_SEED
+    from mdpt_recipe.sac import SACConfig
 
     for task, seed in BEHAVIOUR_SEED.items():
         prov = json.loads((behaviour_dir() / task / "provenance.json").read_text())
@@ -201,9 +210,9 @@ def test_committed_snapshots_come_from_the_registered_seed():
 def test_seed_study_reads_when_each_seed_first_reached_the_target(tmp_path, monkeypatch, capsys):
     import json
 
-    from mdpt_lib.data import seed_study
-    from mdpt_lib.data.behaviour import BehaviourRun
-    from mdpt_lib.data.seed_study import study
+    from mdpt_recipe import seed_study
+    from mdpt_recipe.behaviour import BehaviourRun
+    from mdpt_recipe.seed_study import study
 
     monkeypatch.setenv("MDPT_DATA_DIR", str(tmp_path / "cache"))
     (tmp_path / "assets" / "hopper").mkdir(parents=True)  # the committed run: seed 0, lr 1e-3
@@ -237,8 +246,8 @@ def test_seed_study_reads_when_each_seed_first_reached_the_target(tmp_path, monk
 
 
 def test_a_run_with_another_learning_rate_keeps_its_own_state(tmp_path, monkeypatch):
-    from mdpt_lib.data.behaviour import BehaviourRun
-    from mdpt_lib.data.sac import SACConfig
+    from mdpt_recipe.behaviour import BehaviourRun
+    from mdpt_recipe.sac import SACConfig
 
     monkeypatch.setenv("MDPT_DATA_DIR", str(tmp_path / "cache"))
     default = BehaviourRun("hopper", seed=0, out_dir=tmp_path / "out")
@@ -254,7 +263,7 @@ def test_a_run_with_another_learning_rate_keeps_its_own_state(tmp_path, monkeypa
 def test_stats_flag_data_made_before_the_learning_rate_fix(tmp_path, monkeypatch):
     import json
 
-    from mdpt_lib.data import report
+    from mdpt_recipe import report
 
     (tmp_path / "hopper").mkdir()
     prov = {
@@ -290,7 +299,7 @@ def test_mixed_rows_are_compared_in_the_original_layout():
 
 
 def test_stats_keep_the_committed_rows_of_ids_not_built_here():
-    from mdpt_lib.data.report import keep_committed
+    from mdpt_recipe.report import keep_committed
 
     committed = {
         "git_commit": "abc",

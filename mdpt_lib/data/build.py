@@ -26,6 +26,7 @@ import h5py
 import numpy as np
 from tqdm.auto import tqdm
 
+from mdpt_lib.data.buffer import expand_buffer
 from mdpt_lib.data.paths import behaviour_dir, cache_dir, snapshot_files
 from mdpt_lib.data.policies import NumpyActor
 from mdpt_lib.data.registry import ROWS, get_dataset_spec
@@ -63,7 +64,7 @@ def snapshot_path(task: str, name: str) -> Path:
     if not path.exists():
         raise MissingSnapshotError(
             f"{path} is missing: the behaviour policy of {task} has not reached this level yet. "
-            f"Train it with `python -m mdpt_lib.data train-behaviour --task {task}` (resumable), "
+            f"Train it with `python -m mdpt_recipe train-behaviour --task {task}` (resumable), "
             "or put an original dataset file in $D4RL_DATASET_DIR."
         )
     return path
@@ -192,10 +193,14 @@ def build(
     rows: int = ROWS,
     workers: int | None = None,
     progress: bool = True,
+    overwrite: bool = False,
 ) -> Path:
-    """Build ``level`` data of ``task`` into the cache (overwriting), and return its path."""
+    """The cached file of ``level`` data for ``task``: built first if it is not there, or rebuilt
+    in place when ``overwrite``."""
     task = get_task(task).name
     path = dataset_file(task, level, seed, rows)
+    if path.exists() and not overwrite:
+        return path
     attrs = {"task": task, "level": level, "seed": seed, "builder": "mdpt_lib.data.build"}
     if level in ROLLOUT_LEVELS:
         actor = snapshot_path(task, f"{level}_actor.npz")
@@ -210,13 +215,11 @@ def build(
             desc=f"{task}-{level}",
         )
     elif level == "mixed":
-        from mdpt_lib.data.behaviour import expand_buffer
-
         with np.load(snapshot_path(task, "mixed.npz")) as f:
             data = expand_buffer(dict(f))
     elif level == "medium-expert":
         parts = [
-            read_hdf5(ensure_file(task, lv, seed, rows, workers, progress))
+            read_hdf5(build(task, lv, seed, rows, workers, progress))
             for lv in ("medium", "expert")
         ]
         data = {k: np.concatenate([p[k] for p in parts]) for k in KEYS}
@@ -226,28 +229,10 @@ def build(
     return path
 
 
-def ensure_file(
-    task: str,
-    level: str,
-    seed: int = 0,
-    rows: int = ROWS,
-    workers: int | None = None,
-    progress: bool = True,
+def ensure_built(
+    dataset_id: str, progress: bool = True, workers: int | None = None, overwrite: bool = False
 ) -> Path:
-    """The cached file of ``level`` data for ``task``, built first if it is not there."""
-    path = dataset_file(task, level, seed, rows)
-    if path.exists():
-        return path
-    return build(task, level, seed, rows, workers, progress)
-
-
-def ensure_built(dataset_id: str, progress: bool = True, workers: int | None = None) -> Path:
-    """Path of the finished local build of registry id ``dataset_id`` (built on first use)."""
+    """Path of the finished local build of registry id ``dataset_id`` (built on first use, or
+    rebuilt when ``overwrite``)."""
     spec = get_dataset_spec(dataset_id)
-    return ensure_file(spec.task, spec.level, workers=workers, progress=progress)
-
-
-def build_id(dataset_id: str, progress: bool = True, workers: int | None = None) -> Path:
-    """Rebuild registry id ``dataset_id`` into the cache, replacing any cached file."""
-    spec = get_dataset_spec(dataset_id)
-    return build(spec.task, spec.level, workers=workers, progress=progress)
+    return build(spec.task, spec.level, workers=workers, progress=progress, overwrite=overwrite)

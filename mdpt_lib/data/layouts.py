@@ -13,7 +13,7 @@
 An episode ends at a row with ``terminals | timeouts``; the two are never both True, and a
 time-limit end is always a time-out, never a terminal.
 
-The originals come in two layouts (see ``/work/shared/DATA.md``):
+The originals come in two layouts (the book's chapter on offline RL on bullet, ``book/offline_rl_bullet.md``):
 - d4rl-pybullet: ``rewards`` and ``terminals`` of shape (N, 1), rows shifted by one
   (row t holds ``(s_t, a_t, r_{t-1}, done_{t-1})``), no ``timeouts``: ``from_d4rl_pybullet``.
 - D4RL: ``rewards``, ``terminals``, ``timeouts`` of shape (N,), no shift, ``next_observations``

@@ -5,7 +5,7 @@ Two families name the same data:
 - d4rl-pybullet: ``{task}-bullet-{random,medium,mixed}-v0``
 - D4RL bullet:   ``bullet-{task}-{random,medium,medium-replay,expert,medium-expert}-v0``
 
-Both come from one SAC run per task (``mdpt_lib.data.behaviour``). ``mixed`` and ``medium-replay`` are
+Both come from one SAC run per task (the behaviour recipe, ``mdpt_recipe``; the book's data chapter). ``mixed`` and ``medium-replay`` are
 the same replay buffer; ``random`` and ``medium`` are the same rollouts under either name.
 """
 
@@ -27,11 +27,6 @@ ROWS = 1_000_000
 MEDIUM_TARGET_RETURN = {"hopper": 1000.0, "halfcheetah": 800.0, "ant": 600.0, "walker2d": 1300.0}
 """d4rl-pybullet stopped its SAC at the first training episode reaching this return."""
 
-BEHAVIOUR_SEED = {"hopper": 1, "halfcheetah": 0, "walker2d": 0, "ant": 1}
-"""The seed of each task's behaviour SAC run under the recipe (``train-behaviour`` trains or resumes
-this one): the lowest seed whose ``mixed`` buffer came within a factor 2 of the original's
-(``python -m mdpt_lib.data seeds``), rows counted in the original's layout (``mixed_rows_ok``).
-Every task's committed snapshots come from this run (their ``provenance.json`` says so)."""
 
 EXPERT_TOLERANCE = 0.15
 """An expert policy's deterministic mean return lies within this fraction of D4RL's expert reference."""
@@ -156,7 +151,7 @@ MIXED_STD_FRACTION = 1 / 3
 
 def original_layout_rows(transitions: int, episode_ends: int) -> int:
     """Rows the same data takes in d4rl-pybullet's layout, the unit of its published row counts:
-    one per transition plus the row appended after every episode end (DATA.md)."""
+    one per transition plus the row appended after every episode end (``book/data_recipe.md``)."""
     return transitions + episode_ends
 
 
