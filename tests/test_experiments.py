@@ -4,6 +4,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from mdpt_lib.experiments.grid import (
     EXPERIMENTS,
     RESULTS,
@@ -36,6 +38,26 @@ def test_necessity_grid_skips_only_the_run_that_would_repeat_another():
     }
     # IDQL's actor never sees its guidance: delayed_guidance would train the no_guidance run again
     assert {m for a, m in cells if a == "idql"} == {"joint", "no_guidance", "random_guidance"}
+
+
+def test_the_learning_grid_holds_every_condition_the_findings_need_beside_its_joint_runs():
+    grid = jobs("learning", "learn", ["hopper"], ["medium-replay"], 3)
+    cells = [(j.algo, j.mode) for j in grid]
+    assert {m for _, m in cells[:2]} == {"joint"}  # the benchmark's runs come first
+    assert {m for a, m in cells if a == "dql"} == {
+        "joint",
+        "guidance_first",
+        "no_guidance",
+        "delayed_guidance",
+        "random_guidance",
+    }
+    assert {m for a, m in cells if a == "idql"} == {"joint", "guidance_first", "random_guidance"}
+    # the joint runs keep the ids of the benchmark's committed files: none is trained twice
+    assert "bullet-hopper-medium-replay-v0__dql__joint__seeds0-1-2__learn" in {j.id for j in grid}
+    only = jobs("learning", "learn", ["hopper"], ["medium-replay"], 3, modes=("guidance_first",))
+    assert {(j.algo, j.mode) for j in only} == {("idql", "guidance_first"), ("dql", "guidance_first")}
+    with pytest.raises(ValueError, match="no condition"):
+        jobs("learning", "learn", modes=("guidance-first",))
 
 
 def test_a_job_writes_its_result_once(tmp_path, monkeypatch):

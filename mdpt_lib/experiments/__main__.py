@@ -62,6 +62,9 @@ def main(argv: list[str] | None = None) -> None:
         "--algos", nargs="+", default=None, help="only the jobs of these algorithms (default: all)"
     )
     parser.add_argument(
+        "--modes", nargs="+", default=None, help="only the jobs of these conditions (default: all)"
+    )
+    parser.add_argument(
         "--seeds",
         type=int,
         nargs="+",
@@ -82,6 +85,7 @@ def main(argv: list[str] | None = None) -> None:
         args.levels,
         args.seeds_per_job,
         tuple(args.algos) if args.algos else None,
+        tuple(args.modes) if args.modes else None,
     )
     if args.seeds is not None:
         grid = [j for j in grid if set(j.seeds) & set(args.seeds)]

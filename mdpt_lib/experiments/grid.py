@@ -50,10 +50,11 @@ def jobs(
     levels=PAPER_LEVELS,
     seeds_per_job: int = 1,
     algos: tuple[str, ...] | None = None,
+    modes: tuple[str, ...] | None = None,
 ) -> list[Job]:
     """The protocol of ``experiment`` at ``scale`` as a list of jobs (``scale.seeds`` seeds each cell).
 
-    ``algos`` keeps only the cells of those algorithms (default: all).
+    ``algos`` and ``modes`` keep only the cells of those algorithms and conditions (default: all).
     """
     from mdpt_lib.algos import PAPER_ALGOS
     from mdpt_lib.experiments import guidance_first, learning, necessity
@@ -72,6 +73,12 @@ def jobs(
         "transfer": [("both", "all")],
         "learning": learning.grid_cells(),
     }[experiment]
+    unknown = sorted(set(modes or ()) - {m for _, m in cells})
+    if unknown:
+        raise ValueError(
+            f"{experiment} has no condition {unknown}: its conditions are "
+            f"{', '.join(dict.fromkeys(m for _, m in cells))}"
+        )
     # seeds vary slowest: a partly run grid holds every condition for its first seeds
     return [
         Job(experiment, dataset_id(t, lv), a, m, g, scale)
@@ -79,7 +86,7 @@ def jobs(
         for t in tasks
         for lv in levels
         for a, m in cells
-        if algos is None or a in algos
+        if (algos is None or a in algos) and (modes is None or m in modes)
     ]
 
 
@@ -207,7 +214,7 @@ def run_job(job: Job, out: Path, device: str = "cpu", threads: int = 1) -> Path:
         result["eval_wall_seconds"] = agents[0].results.get("eval_seconds", 0.0)
         result["checkpoint_wall_seconds"] = agents[0].results.get("checkpoint_seconds", 0.0)
         result["dataset_level"] = dataset_level(job.dataset)
-        if job.experiment == "learning" and job.algo == "idql":
+        if job.experiment == "learning" and job.algo == "idql" and trained_guidance(job.mode):
             from mdpt_lib.experiments.learning import evaluate_variants
 
             result["selection_variants"] = evaluate_variants(
@@ -222,6 +229,13 @@ def run_job(job: Job, out: Path, device: str = "cpu", threads: int = 1) -> Path:
     if job.experiment != "transfer":
         ckpt.unlink(missing_ok=True)  # the result file now stands for the finished job
     return path
+
+
+def trained_guidance(mode: str) -> bool:
+    """Does ``mode`` end with a trained guidance (its selection rules are worth comparing)?"""
+    from mdpt_lib.modes import get_mode
+
+    return not get_mode(mode).random_init
 
 
 def agents_dir() -> Path:

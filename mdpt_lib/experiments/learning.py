@@ -19,6 +19,16 @@ from mdpt_lib.algos import PAPER_ALGOS
 from mdpt_lib.stats import iqm, stratified_bootstrap_ci
 
 MODES = ("joint",)
+"""The learning benchmark's condition: the reference way of training, guidance and actor together."""
+
+DECISIVE_MODES: dict[str, tuple[str, ...]] = {
+    "dql": ("joint", "guidance_first", "no_guidance", "delayed_guidance", "random_guidance"),
+    "idql": ("joint", "guidance_first", "random_guidance"),
+}
+"""Every condition the findings need, per algorithm, trained at the learning benchmark's scales and
+written beside its joint runs (so no run is trained twice): guidance-first for finding 2, the
+necessity conditions for finding 1 (IDQL's actor never sees its guidance, so only its random
+guidance differs at inference), and the trained agents of both for finding 3's swaps."""
 
 
 def selection_variants(task: str, level: str) -> dict[str, tuple[str, float]]:
@@ -63,8 +73,10 @@ def evaluate_variants(agents: list, task: str, level: str, step: int, episodes: 
 
 
 def grid_cells() -> list[tuple[str, str]]:
-    """The (algo, mode) jobs of the grid runner."""
-    return [(a, m) for a in PAPER_ALGOS for m in MODES]
+    """The (algo, mode) jobs of the grid runner: the benchmark's joint runs first, then every other
+    condition of ``DECISIVE_MODES`` (``--modes`` picks some)."""
+    joint = [(a, m) for a in PAPER_ALGOS for m in MODES]
+    return joint + [(a, m) for a in PAPER_ALGOS for m in DECISIVE_MODES[a] if m not in MODES]
 
 
 def curve_frame(results: list[dict]) -> pd.DataFrame:
@@ -169,12 +181,18 @@ def figure(curves: pd.DataFrame, steps: pd.DataFrame | None = None):
     return fig
 
 
-def load(scale: str | None = "learn", folder=None) -> tuple[list[dict], pd.DataFrame]:
-    """The committed ``learning`` result files at ``scale`` (None: every scale) and their curves."""
+def load(
+    scale: str | None = "learn", folder=None, modes: tuple[str, ...] | None = MODES
+) -> tuple[list[dict], pd.DataFrame]:
+    """The committed ``learning`` result files at ``scale`` (None: every scale) of ``modes``
+    (default: the benchmark's joint runs; None: every condition) and their curves."""
     from mdpt_lib.experiments.grid import load_results
 
     results = [
-        r for r in load_results("learning", folder) if scale is None or r["job"]["scale"] == scale
+        r
+        for r in load_results("learning", folder)
+        if (scale is None or r["job"]["scale"] == scale)
+        and (modes is None or r["job"]["mode"] in modes)
     ]
     return results, curve_frame(results)
 
