@@ -1,0 +1,87 @@
+"""Deciding guidance-first on synthetic result files: the verdicts follow the intervals."""
+
+import numpy as np
+import pytest
+
+from mdpt_lib.experiments.claims import CLAIMS, claim
+from mdpt_lib.experiments.decide import final_per_seed, guidance_first_table, steps_to
+from mdpt_lib.experiments.learning import curve_frame
+
+
+def result(mode: str, seeds, level, slope=0.0, wall=100.0, data_score=5.0):
+    """A learning result file whose guided score climbs to ``level`` (+ seed noise)."""
+    curve = []
+    for s in seeds:
+        for k, step in enumerate(range(1000, 11000, 1000)):
+            climb = level * min(1.0, (k + 1) / (5 - 3 * slope))
+            curve.append(
+                dict(algo="dql", mode=mode, seed=s, step=step, inference="guided", score=climb + s)
+            )
+            curve.append(
+                dict(
+                    algo="dql",
+                    mode=mode,
+                    seed=s,
+                    step=step,
+                    inference="unguided",
+                    score=data_score + 0.1 * s,
+                )
+            )
+    return {
+        "job": {"dataset": "d", "algo": "dql", "mode": mode, "seeds": list(seeds), "scale": "t"},
+        "curve": curve,
+        "dataset_level": {"mean_score": data_score},
+        "train_wall_seconds": wall,
+        "eval_wall_seconds": 10.0,
+    }
+
+
+def table(*results):
+    results = list(results)
+    return guidance_first_table(results, curve_frame(results), reps=500).iloc[0]
+
+
+def test_final_score_is_the_mean_of_the_last_checkpoints_per_seed():
+    r = result("joint", [0, 1], 40.0)
+    final = final_per_seed(curve_frame([r]), last=3)
+    guided = final[final.inference == "guided"].sort_values("seed").score.tolist()
+    assert guided == pytest.approx([40.0, 41.0])
+
+
+def test_steps_to_a_target():
+    import pandas as pd
+
+    c = pd.Series([1.0, 5.0, 9.0], index=[1000, 2000, 3000])
+    assert steps_to(c, 5.0) == 2000 and np.isnan(steps_to(c, 10.0))
+
+
+def test_guidance_first_verdicts_follow_the_interval_of_the_change():
+    seeds = range(5)
+    better = table(
+        result("joint", seeds, 40.0, wall=200.0),
+        result("guidance_first", seeds, 60.0, slope=1.0, wall=260.0),
+    )
+    assert better.verdict == "reproduced" and better.change == pytest.approx(0.5, abs=0.05)
+    assert better.change_ci[0] > 0
+    # guidance-first reaches 90% of joint's final IQM in fewer diffusion steps
+    assert better.guidance_first_steps_to_target < better.joint_steps_to_target
+    assert better.diffusion_saved > 0
+    # compute: both stages of guidance-first per seed, beside joint's
+    assert better.guidance_first_seconds_per_seed == pytest.approx(250 / 5)
+    worse = table(result("joint", seeds, 60.0), result("guidance_first", seeds, 40.0))
+    assert worse.verdict == "refuted"
+    same = table(result("joint", seeds, 40.0), result("guidance_first", [4, 3, 2, 1, 0], 40.0))
+    assert same.verdict.startswith("undecided")
+
+
+def test_no_verdict_where_joint_training_sits_at_the_data_level():
+    seeds = range(5)
+    row = table(result("joint", seeds, 0.0), result("guidance_first", seeds, 30.0))
+    assert row.verdict.startswith("undecided: joint training does not stay above")
+
+
+def test_claims_are_one_table_with_their_abstract_versions():
+    assert claim("gf_score_a").value == pytest.approx(0.4316)
+    assert {c.version for c in CLAIMS} <= {"arXiv v1", "ICLR 2026 submission", "TMLR"}
+    with pytest.raises(KeyError, match="no claim"):
+        claim("nope")
