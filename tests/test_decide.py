@@ -85,3 +85,10 @@ def test_claims_are_one_table_with_their_abstract_versions():
     assert {c.version for c in CLAIMS} <= {"arXiv v1", "ICLR 2026 submission", "TMLR"}
     with pytest.raises(KeyError, match="no claim"):
         claim("nope")
+
+
+def test_the_actor_parameter_share_counts_actor_and_critics_without_targets():
+    from mdpt_lib.experiments.decide import actor_parameter_share
+
+    # Diffusion-QL on hopper: noise MLP 142,387 parameters; two critics 273,410 (targets not counted)
+    assert actor_parameter_share("dql", "hopper") == pytest.approx(142_387 / (142_387 + 273_410))

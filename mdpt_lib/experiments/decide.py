@@ -121,3 +121,30 @@ def verdict(row: dict | pd.Series) -> str:
     if high < 0:
         return "refuted"
     return "undecided: the interval of the change spans 0"
+
+
+def actor_parameter_share(algo: str, task: str, level: str = "medium-replay") -> float:
+    """The diffusion actor's share of the parameters of actor plus guidance critics (target
+    copies not counted) at the paper's sizes: what need not be resident while only the guidance
+    trains. The paper's 38.1% is most likely this count for CleanDiffuser's networks."""
+    from mdpt_lib.config import hparams
+    from mdpt_lib.envs import get_task
+    from mdpt_lib.guidance import make_guidance
+    from mdpt_lib.measure import n_params
+    from mdpt_lib.policy import DiffusionPolicy
+    from mdpt_lib.replay import DataInfo
+
+    spec = get_task(task)
+    info = DataInfo(
+        spec.name,
+        spec.obs_dim,
+        spec.act_dim,
+        "parameter count",
+        np.zeros(spec.obs_dim, np.float32),
+        np.ones(spec.obs_dim, np.float32),
+    )
+    hp = hparams(algo, spec.name, level).to_dict()
+    actor = n_params(DiffusionPolicy(1, info, hp, algo).model)
+    guidance = make_guidance(hp["critic"], 1, info, hp)
+    critics = sum(n_params(m) for name, m in guidance.named_children() if "target" not in name)
+    return actor / (actor + critics)
