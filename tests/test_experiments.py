@@ -60,6 +60,35 @@ def test_the_learning_grid_holds_every_condition_the_findings_need_beside_its_jo
         jobs("learning", "learn", modes=("guidance-first",))
 
 
+def test_a_seed_held_by_any_result_file_is_not_trained_again(tmp_path):
+    from dataclasses import asdict
+
+    from mdpt_lib.experiments.grid import remaining
+
+    def write(job):
+        (tmp_path / f"{job.id}.json").write_text(json.dumps({"job": asdict(job)}))
+
+    d = "bullet-hopper-medium-replay-v0"
+    write(Job("learning", d, "idql", "joint", (0,), "learn"))
+    write(Job("learning", d, "idql", "joint", (1,), "learn"))
+    write(Job("learning", d, "dql", "joint", (0, 1, 2), "learn"))
+    grid = jobs("learning", "learn", ["hopper"], ["medium-replay"], 3, modes=("joint",))
+    todo = {j.id for j in remaining(grid, tmp_path)}
+    assert todo == {
+        f"{d}__idql__joint__seeds2__learn",  # seeds 0 and 1 ran one per job
+        f"{d}__idql__joint__seeds3-4__learn",
+        f"{d}__dql__joint__seeds3-4__learn",
+    }
+    # --seeds cuts the groups to the seeds asked for
+    assert {j.id for j in remaining(grid, tmp_path, seeds=[4])} == {
+        f"{d}__idql__joint__seeds4__learn",
+        f"{d}__dql__joint__seeds4__learn",
+    }
+    # another scale's files do not count
+    write(Job("learning", d, "dql", "joint", (3, 4), "learn_gn4"))
+    assert f"{d}__dql__joint__seeds3-4__learn" in {j.id for j in remaining(grid, tmp_path)}
+
+
 def test_a_job_writes_its_result_once(tmp_path, monkeypatch):
     monkeypatch.setenv("MDPT_DATA_DIR", str(tmp_path / "cache"))
     job = Job(

@@ -18,7 +18,15 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from mdpt_lib.experiments.grid import EXPERIMENTS, PAPER_LEVELS, PAPER_TASKS, RESULTS, jobs, run_job
+from mdpt_lib.experiments.grid import (
+    EXPERIMENTS,
+    PAPER_LEVELS,
+    PAPER_TASKS,
+    RESULTS,
+    jobs,
+    remaining,
+    run_job,
+)
 from mdpt_lib.experiments.scales import SCALES
 from mdpt_lib.provenance import utc_stamp
 
@@ -89,14 +97,19 @@ def main(argv: list[str] | None = None) -> None:
     )
     if args.seeds is not None:
         grid = [j for j in grid if set(j.seeds) & set(args.seeds)]
-    todo = [j for j in grid if not (out / f"{j.id}.json").exists()]
+    # a seed some result file already holds is not trained again, whatever job grouped it
+    todo = remaining(grid, out, args.seeds)
     print(
         f"{args.experiment} at scale {args.scale}: {len(grid)} jobs, {len(grid) - len(todo)} done, "
         f"{len(todo)} to run -> {out}"
     )
     if args.command == "list" or not todo:
         for j in grid:
-            print(("todo  " if j in todo else "done  ") + j.id, flush=True)
+            left = remaining([j], out, args.seeds)
+            if not left:
+                print("done  " + j.id, flush=True)
+            else:
+                print(f"todo  {j.id}" + ("" if left[0] == j else f" (runs as {left[0].id})"))
         return
     log = _Log(out / "grid.log")
     log(f"start: {' '.join(['python -m mdpt_lib.experiments', *(argv or sys.argv[1:])])}")

@@ -13,7 +13,7 @@ import json
 import os
 import platform
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from importlib import metadata
 from pathlib import Path
 
@@ -88,6 +88,30 @@ def jobs(
         for a, m in cells
         if (algos is None or a in algos) and (modes is None or m in modes)
     ]
+
+
+def remaining(grid: list[Job], out: Path, seeds: list[int] | None = None) -> list[Job]:
+    """The jobs of ``grid`` still to run, each cut to the seeds no result file in ``out`` holds yet
+    (and to ``seeds``, if given): a seed trained in a job of another grouping (``--seeds-per-job``)
+    is not trained again. Transfer jobs swap guidance between their seeds, so they run whole."""
+    covered: dict[tuple, set[int]] = {}
+    for path in Path(out).glob("*.json"):
+        job = json.loads(path.read_text())["job"]
+        key = (job["experiment"], job["dataset"], job["algo"], job["mode"], job["scale"])
+        covered.setdefault(key, set()).update(job["seeds"])
+    todo = []
+    for j in grid:
+        if j.experiment == "transfer":
+            if not (Path(out) / f"{j.id}.json").exists() and (
+                seeds is None or set(j.seeds) & set(seeds)
+            ):
+                todo.append(j)
+            continue
+        done = covered.get((j.experiment, j.dataset, j.algo, j.mode, j.scale), set())
+        left = tuple(s for s in j.seeds if s not in done and (seeds is None or s in seeds))
+        if left:
+            todo.append(replace(j, seeds=left))
+    return todo
 
 
 def dataset_level(dataset: str) -> dict:
