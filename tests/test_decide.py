@@ -92,3 +92,20 @@ def test_the_actor_parameter_share_counts_actor_and_critics_without_targets():
 
     # Diffusion-QL on hopper: noise MLP 142,387 parameters; two critics 273,410 (targets not counted)
     assert actor_parameter_share("dql", "hopper") == pytest.approx(142_387 / (142_387 + 273_410))
+
+
+def test_necessity_compares_each_condition_with_joint_and_splits_the_gap_by_stage():
+    from mdpt_lib.experiments.decide import necessity_table
+
+    seeds = range(5)
+    runs = [
+        result("joint", seeds, 40.0),
+        result("no_guidance", seeds, 20.0),
+        result("delayed_guidance", [4, 3, 2, 1, 0], 40.0),
+    ]
+    t = necessity_table(curve_frame(runs), reps=500).set_index("mode")
+    assert t.loc["no_guidance", "separation"] == "below"  # guidance in training was needed
+    assert t.loc["delayed_guidance", "separation"].startswith("undecided: the interval")
+    # the guided policy climbs over training while the unguided one stays at the data's level
+    assert t.loc["joint", "early_gap"] < t.loc["joint", "late_gap"]
+    assert t.loc["joint", "late_gap_ci"][0] > 0

@@ -51,76 +51,128 @@ def compute_per_seed(results: list[dict]) -> pd.DataFrame:
     return df.assign(seconds_per_seed=df.seconds / df.seeds)
 
 
+def joint_learns(curves: pd.DataFrame, ds: str, algo: str, reps: int, seed: int) -> bool:
+    """Does the joint run of (``ds``, ``algo``) stay above the learning bar over the checkpoints
+    its final score averages?"""
+    from mdpt_lib.experiments.learning import step_table
+
+    joint = curves[(curves.dataset == ds) & (curves.algo == algo) & (curves["mode"] == "joint")]
+    return bool(len(joint)) and bool(step_table(joint, reps, seed).clears.iloc[-LAST:].all())
+
+
+def compare_with_joint(
+    final: pd.DataFrame, curves: pd.DataFrame, ds: str, algo: str, mode: str, reps: int, seed: int
+) -> dict:
+    """``mode`` against joint training on (``ds``, ``algo``): final guided IQMs over seeds with
+    intervals, the relative change ``mode`` vs joint with its interval, and the verdict."""
+    g = final[(final.dataset == ds) & (final.algo == algo) & (final.inference == "guided")]
+    x = {m: g[g["mode"] == m].sort_values("seed").score.to_numpy() for m in ("joint", mode)}
+    row = {"dataset": ds, "algo": algo, "mode": mode, "seeds": min(map(len, x.values()))}
+    row["joint_learns"] = joint_learns(curves, ds, algo, reps, seed)
+    for name, v in (("joint", x["joint"]), (mode, x[mode])):
+        row[name] = iqm(v) if len(v) else np.nan
+        row[f"{name}_ci"] = (
+            stratified_bootstrap_ci(v, iqm, reps, seed=seed) if len(v) > 1 else (np.nan,) * 2
+        )
+    comparable = row["joint_learns"] and row["seeds"] > 1
+    row["change"] = relative_change(row[mode], row["joint"]) if comparable else np.nan
+    row["change_ci"] = (
+        bootstrap_ratio_ci(x[mode], x["joint"], iqm, reps, seed=seed)
+        if comparable
+        else (np.nan,) * 2
+    )
+    row["separation"] = separation(row)
+    return row
+
+
 def guidance_first_table(
     results: list[dict], curves: pd.DataFrame, reps: int = 2000, seed: int = 0
 ) -> pd.DataFrame:
-    """Per (dataset, algo) with both joint and guidance-first runs: final guided IQMs with CIs,
-    the relative change with its CI, steps to ``FRACTION`` of joint's final IQM, the area under
-    each IQM curve (mean over checkpoints), total training compute per seed, and the verdict."""
-    from mdpt_lib.experiments.learning import step_table
-
+    """Per (dataset, algo) with both joint and guidance-first runs: ``compare_with_joint``, steps
+    to ``FRACTION`` of joint's final IQM, the area under each IQM curve (mean over checkpoints),
+    and the total training compute per seed of each schedule."""
+    final = final_per_seed(curves)
     guided = curves[curves.inference == "guided"]
-    final = final_per_seed(guided)
     compute = compute_per_seed(results).set_index(["dataset", "algo", "mode"]).seconds_per_seed
     rows = []
     for (ds, algo), g in final.groupby(["dataset", "algo"]):
         if not {"joint", "guidance_first"} <= set(g["mode"]):
             continue
-        x = {m: g[g["mode"] == m].sort_values("seed").score.to_numpy() for m in g["mode"]}
-        joint, first = x["joint"], x["guidance_first"]
-        row = {"dataset": ds, "algo": algo, "seeds": min(len(joint), len(first))}
-        joint_curves = curves[
-            (curves.dataset == ds) & (curves.algo == algo) & (curves["mode"] == "joint")
-        ]
-        # the joint run must stay above the learning bar over the checkpoints its score averages
-        row["joint_learns"] = bool(step_table(joint_curves, reps, seed).clears.iloc[-LAST:].all())
-        for name, v in (("joint", joint), ("guidance_first", first)):
-            row[name] = iqm(v)
-            row[f"{name}_ci"] = (
-                stratified_bootstrap_ci(v, iqm, reps, seed=seed) if len(v) > 1 else (np.nan,) * 2
-            )
-        curves_iqm = {
-            m: guided[(guided.dataset == ds) & (guided.algo == algo) & (guided["mode"] == m)]
-            .groupby("step")
-            .score.apply(lambda s: iqm(s.to_numpy()))
-            for m in ("joint", "guidance_first")
-        }
-        comparable = row["joint_learns"] and row["seeds"] > 1
-        row["change"] = (
-            relative_change(row["guidance_first"], row["joint"]) if comparable else np.nan
-        )
-        row["change_ci"] = (
-            bootstrap_ratio_ci(first, joint, iqm, reps, seed=seed) if comparable else (np.nan,) * 2
-        )
+        row = compare_with_joint(final, curves, ds, algo, "guidance_first", reps, seed)
         target = FRACTION * row["joint"]
-        for m, c in curves_iqm.items():
+        for m in ("joint", "guidance_first"):
+            c = guided[(guided.dataset == ds) & (guided.algo == algo) & (guided["mode"] == m)]
+            c = c.groupby("step").score.apply(lambda s: iqm(s.to_numpy()))
             row[f"{m}_steps_to_target"] = steps_to(c, target)
             row[f"{m}_auc"] = float(c.mean())
+            row[f"{m}_seconds_per_seed"] = compute.get((ds, algo, m), np.nan)
         row["diffusion_saved"] = (
             1 - row["guidance_first_steps_to_target"] / row["joint_steps_to_target"]
         )
-        for m in ("joint", "guidance_first"):
-            row[f"{m}_seconds_per_seed"] = compute.get((ds, algo, m), np.nan)
-        row["verdict"] = verdict(row)
+        row["verdict"] = gf_verdict(row)
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def verdict(row: dict | pd.Series) -> str:
-    """The verdict: "reproduced" (guidance-first's final IQM above joint's, the change's interval
-    above 0),
-    "refuted" (below 0), or "undecided" with the reason (no interval, an interval across 0, or a
-    joint run that does not stay above the learning bar)."""
+def necessity_table(curves: pd.DataFrame, reps: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """Finding 1, per (dataset, algo, condition other than joint): ``compare_with_joint`` (is the
+    guidance, in joint's form, needed for joint's final score?), and the guided-minus-unguided gap
+    per seed over the first and the last third of the checkpoints (IQM, interval): how much the
+    guidance at inference adds early and late in training."""
+    final = final_per_seed(curves)
+    rows = []
+    for (ds, algo, mode), _ in final.groupby(["dataset", "algo", "mode"]):
+        if mode == "joint":
+            row = {"dataset": ds, "algo": algo, "mode": mode}
+        else:
+            row = compare_with_joint(final, curves, ds, algo, mode, reps, seed)
+        for stage, gap in stage_gaps(curves, ds, algo, mode).items():
+            row[f"{stage}_gap"] = iqm(gap)
+            row[f"{stage}_gap_ci"] = (
+                stratified_bootstrap_ci(gap, iqm, reps, seed=seed)
+                if len(gap) > 1
+                else (np.nan,) * 2
+            )
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def stage_gaps(curves: pd.DataFrame, ds: str, algo: str, mode: str) -> dict[str, np.ndarray]:
+    """Per seed, guided minus unguided score averaged over the first ("early") and the last
+    ("late") third of the checkpoints of (``ds``, ``algo``, ``mode``): arrays over seeds."""
+    c = curves[(curves.dataset == ds) & (curves.algo == algo) & (curves["mode"] == mode)]
+    wide = c.pivot_table(index=["seed", "step"], columns="inference", values="score")
+    if not {"guided", "unguided"} <= set(wide.columns):
+        return {}
+    gap = (wide["guided"] - wide["unguided"]).unstack("seed")  # steps x seeds
+    third = max(1, len(gap) // 3)
+    return {
+        "early": gap.iloc[:third].mean().to_numpy(),
+        "late": gap.iloc[-third:].mean().to_numpy(),
+    }
+
+
+def separation(row: dict | pd.Series) -> str:
+    """Where ``row["mode"]``'s final IQM lies against joint's: "above" or "below" (the interval of
+    the relative change excludes 0), or "undecided: <why>" (no interval, an interval across 0, or a
+    joint run that does not stay above the learning bar, where nothing can be compared)."""
     low, high = row["change_ci"]
     if not row["joint_learns"]:
         return "undecided: joint training does not stay above the learning bar here"
     if not np.isfinite(low):
         return "undecided: one seed, no interval"
     if low > 0:
-        return "reproduced"
+        return "above"
     if high < 0:
-        return "refuted"
+        return "below"
     return "undecided: the interval of the change spans 0"
+
+
+def gf_verdict(row: dict | pd.Series) -> str:
+    """The paper's claim that guidance-first scores higher than joint: reproduced / refuted /
+    undecided (with the reason)."""
+    where = separation(row)
+    return {"above": "reproduced", "below": "refuted"}.get(where, where)
 
 
 def actor_parameter_share(algo: str, task: str, level: str = "medium-replay") -> float:
