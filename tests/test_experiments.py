@@ -232,3 +232,36 @@ def test_learning_bar_needs_the_guided_interval_above_both_levels():
     # a guided interval that reaches down to the unguided IQM does not clear it
     low = pd.DataFrame(rows).assign(score=lambda d: d.score.where(d.step == 1000, 9.0))
     assert not step_table(low).clears.any()
+
+
+def test_final_policies_are_also_scored_under_the_references_inference_rules():
+    import numpy as np
+    import torch
+
+    from mdpt_lib.agent import fit
+    from mdpt_lib.experiments.learning import evaluate_variants, inference_variants, live_weights
+
+    agent = fit(
+        "bullet-hopper-medium-replay-v0",
+        algo="dql",
+        steps=3,
+        progress=False,
+        hidden=16,
+        critic_hidden=16,
+        batch_size=8,
+        candidates=4,
+    )
+    variants = inference_variants(agent)
+    # official Diffusion-QL: softmax over the raw (unscaled) min-Q, from the live weights
+    assert variants["softmax_official_dql_live"] == ("softmax", 1 / agent.info.reward_scale, True)
+    live = live_weights(agent)
+    obs = np.zeros((2, 15), np.float32)
+    ema_w = next(agent.policy.ema.parameters())
+    live_w = next(live.policy.ema.parameters())
+    # the EMA copy stays at its initialisation before step 1,000; the live weights have moved
+    assert not torch.equal(ema_w, live_w)
+    assert torch.equal(live_w, next(agent.policy.model.parameters()))
+    assert live.act(obs).shape == (2, 3)
+    rows = evaluate_variants([agent], step=3, episodes=1)
+    assert {r["inference"] for r in rows} == set(variants)
+    assert all(np.isfinite(r["score"]) for r in rows)

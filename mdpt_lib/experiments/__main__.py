@@ -3,10 +3,14 @@
     python -m mdpt_lib.experiments run guidance_first --scale full            # this machine's cores
     python -m mdpt_lib.experiments run transfer --scale full --address auto    # an existing Ray cluster
     python -m mdpt_lib.experiments list necessity --scale book                 # the jobs, and which are done
+    python -m mdpt_lib.experiments variants learning --scale learn_td05        # score saved agents again
 
 Each job writes ``results/<experiment>/<job>.json``; finished jobs are skipped, so rerunning the same
 command after an interruption continues the grid. Every Ray worker runs one job on one core with one
 torch thread (two multi-threaded torch processes on the same cores slow each other to a crawl).
+``variants`` scores the final agents of finished ``learning`` jobs under the other inference rules
+(``learning.inference_variants``) where their files lack them and the agents are in this machine's
+cache, and adds the scores to the files.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from mdpt_lib.experiments.grid import (
     PAPER_LEVELS,
     PAPER_TASKS,
     RESULTS,
+    Job,
     jobs,
     remaining,
     run_job,
@@ -49,13 +54,54 @@ class _Log:
             f.write(f"{stamp} {message}\n")
 
 
+def _add_variants(grid, out: Path, argv) -> None:
+    """Add ``selection_variants`` to finished learning files that lack them, from saved agents."""
+    import json
+
+    import torch
+
+    from mdpt_lib.experiments.grid import load_job_agents
+    from mdpt_lib.experiments.learning import evaluate_variants
+    from mdpt_lib.provenance import git_commit
+
+    torch.set_num_threads(1)
+    keys = {(j.experiment, j.dataset, j.algo, j.mode, j.scale) for j in grid}
+    for path in sorted(out.glob("*.json")):
+        result = json.loads(path.read_text())
+        job = result["job"]
+        if (job["experiment"], job["dataset"], job["algo"], job["mode"], job["scale"]) not in keys:
+            continue
+        j = Job(**{**job, "seeds": tuple(job["seeds"])})
+        if result.get("selection_variants") and all(
+            "live_weights" in v for v in result["selection_variants"]
+        ):
+            print(f"has its variants: {j.id}")
+            continue
+        try:
+            agents = load_job_agents(j.id)
+        except FileNotFoundError as err:
+            print(f"skipped: {err}")
+            continue
+        sc = result["scale"]
+        result["selection_variants"] = evaluate_variants(agents, sc["steps"], sc["episodes"])
+        result["selection_variants_added"] = {
+            "command": " ".join(["python -m mdpt_lib.experiments", *(argv or sys.argv[1:])]),
+            "git_commit": git_commit(),
+            "written": utc_stamp(),
+        }
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(result, indent=1) + "\n")
+        os.replace(tmp, path)
+        print(f"added variants: {j.id}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m mdpt_lib.experiments",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("command", choices=["run", "list"])
+    parser.add_argument("command", choices=["run", "list", "variants"])
     parser.add_argument("experiment", choices=EXPERIMENTS)
     parser.add_argument("--scale", default="full", choices=list(SCALES))
     parser.add_argument("--tasks", nargs="+", default=list(PAPER_TASKS))
@@ -97,6 +143,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     if args.seeds is not None:
         grid = [j for j in grid if set(j.seeds) & set(args.seeds)]
+    if args.command == "variants":
+        _add_variants(grid, out, argv)
+        return
     # a seed some result file already holds is not trained again, whatever job grouped it
     todo = remaining(grid, out, args.seeds)
     print(

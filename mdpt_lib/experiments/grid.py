@@ -238,12 +238,10 @@ def run_job(job: Job, out: Path, device: str = "cpu", threads: int = 1) -> Path:
         result["eval_wall_seconds"] = agents[0].results.get("eval_seconds", 0.0)
         result["checkpoint_wall_seconds"] = agents[0].results.get("checkpoint_seconds", 0.0)
         result["dataset_level"] = dataset_level(job.dataset)
-        if job.experiment == "learning" and job.algo == "idql" and trained_guidance(job.mode):
+        if job.experiment == "learning" and trained_guidance(job.mode):
             from mdpt_lib.experiments.learning import evaluate_variants
 
-            result["selection_variants"] = evaluate_variants(
-                agents, spec.task, spec.level, sc.steps, sc.episodes
-            )
+            result["selection_variants"] = evaluate_variants(agents, sc.steps, sc.episodes)
     result["wall_seconds"] = time.perf_counter() - start
     result["provenance"] = {**origin, "written": utc_stamp()}
     path.parent.mkdir(parents=True, exist_ok=True)

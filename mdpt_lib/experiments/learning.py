@@ -31,29 +31,56 @@ necessity conditions for finding 1 (IDQL's actor never sees its guidance, so onl
 guidance differs at inference), and the trained agents of both for finding 3's swaps."""
 
 
-def selection_variants(task: str, level: str) -> dict[str, tuple[str, float]]:
-    """IDQL's other selection rules, evaluated on the final policies beside its default (argmax):
-    the paper's code (softmax at 0.5) and CleanDiffuser's tuned temperature for the task."""
+def inference_variants(agent) -> dict[str, tuple[str, float, bool]]:
+    """Other ways to act with a final policy, evaluated beside its default: name -> (selection
+    rule, temperature, sample from the live weights instead of the EMA copy).
+
+    IDQL: the paper code's softmax at 0.5 and CleanDiffuser's tuned temperature for the task.
+    Diffusion-QL: argmax, and official Diffusion-QL's own inference, softmax over the raw
+    (unscaled) min-Q at temperature 1, from the EMA copy and from the live weights as it does.
+    """
     from mdpt_lib.algos import IDQL_TUNED_BETA, PAPER_CODE_IDQL_SELECTION
     from mdpt_lib.config import level_key
 
-    out = {"softmax_paper_code": ("softmax", PAPER_CODE_IDQL_SELECTION["select_beta"])}
-    tuned = IDQL_TUNED_BETA.get(level_key(task, level))
-    if tuned is not None:
-        out["softmax_tuned"] = ("softmax", tuned)
-    return out
+    if agent.algo == "idql":
+        out = {"softmax_paper_code": ("softmax", PAPER_CODE_IDQL_SELECTION["select_beta"], False)}
+        from mdpt_lib.data.registry import get_dataset_spec
+
+        spec = get_dataset_spec(agent.info.dataset)
+        tuned = IDQL_TUNED_BETA.get(level_key(spec.task, spec.level))
+        if tuned is not None:
+            out["softmax_tuned"] = ("softmax", tuned, False)
+        return out
+    raw = 1.0 / agent.info.reward_scale  # softmax(Q_raw) = softmax(Q / scale)
+    return {
+        "argmax": ("argmax", agent.guidance.hp["select_beta"], False),
+        "softmax_official_dql": ("softmax", raw, False),
+        "softmax_official_dql_live": ("softmax", raw, True),
+    }
 
 
-def evaluate_variants(agents: list, task: str, level: str, step: int, episodes: int) -> list[dict]:
-    """Scores of each final agent under each selection variant (same episode seeds as its curve)."""
+def live_weights(agent):
+    """A copy of ``agent`` that samples from its live diffusion weights instead of the EMA copy."""
+    import copy
+
+    from mdpt_lib.agent import Agent
+
+    policy = copy.deepcopy(agent.policy)
+    policy.ema.load_state_dict(policy.model.state_dict())
+    return Agent(policy, agent.guidance, agent.algo, agent.results)
+
+
+def evaluate_variants(agents: list, step: int, episodes: int) -> list[dict]:
+    """Scores of each final agent under each of its ``inference_variants`` (the same episode seeds
+    as its curve)."""
     from mdpt_lib.evaluation import evaluate
 
     rows = []
     for agent in agents:
         seed = agent.results["seed"]
-        for name, (rule, beta) in selection_variants(task, level).items():
+        for name, (rule, beta, live) in inference_variants(agent).items():
             res = evaluate(
-                agent,
+                live_weights(agent) if live else agent,
                 episodes=episodes,
                 seed=10_000 * (seed + 1) + step,
                 guidance=agent.guidance.with_selection(rule, beta),
@@ -65,6 +92,7 @@ def evaluate_variants(agents: list, task: str, level: str, step: int, episodes: 
                     "inference": name,
                     "selection": rule,
                     "select_beta": beta,
+                    "live_weights": live,
                     "score": res.mean_score,
                     **res.selection,
                 }
