@@ -119,25 +119,43 @@ class Agent:
         actions = self.policy.act(x, g, generator, candidates, stats)[0].cpu().numpy()
         return actions[0] if single else actions
 
-    def save(self, path: str | Path) -> Path:
+    def save(self, path: str | Path, compact: bool = False) -> Path:
+        """Save the agent. ``compact``: only what acting needs, the diffusion model's EMA copy and
+        the guidance's target networks (what scores candidates) and value network, in float16
+        (about a fifth of the full file, small enough to commit); a compact agent acts and swaps
+        guidance like the full one, to float16 precision, but cannot train on: its live weights,
+        online critics and training results are not kept."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         g = self._guidance
+        policy_state, guidance_state = self.policy.state_dict(), g.state_dict()
+        results = self.results
+        if compact:
+            policy_state = _half(self.policy, policy_state, lambda k: not k.startswith("model."))
+            # the guidance scores with its target copies (as the references do): the online
+            # networks that have one are dropped instead
+            children = {name for name, _ in g.named_children()}
+            guidance_state = _half(
+                g, guidance_state, lambda k: f"{k.split('.')[0]}_target" not in children
+            )
+            results = {k: v for k, v in self.results.items() if k in ("seed", "spec")}
         torch.save(
             {
                 "format": FORMAT_VERSION,
+                "compact": compact,
                 "algo": self.algo,
                 "hp": self.hp,
                 "info": self.info.to_dict(),
-                "policy": self.policy.state_dict(),
-                "results": self.results,
+                "policy": policy_state,
+                "results": results,
                 "guidance": {
                     "kind": g.kind,
                     "ensemble": 1,
                     "hp": g.hp,
                     "info": g.info.to_dict(),
                     "frozen": g.frozen,
-                    "state": g.state_dict(),
+                    "compact": compact,
+                    "state": guidance_state,
                 },
             },
             path,
@@ -148,8 +166,15 @@ class Agent:
         return f"Agent(algo={self.algo!r}, task={self.task!r}, dataset={self.info.dataset!r}, guidance={self._guidance.kind!r})"
 
 
+def _half(module: torch.nn.Module, state: dict, keep) -> dict:
+    """The entries of ``state`` whose key passes ``keep``, parameters cast to float16 (buffers,
+    such as the diffusion schedule and the observation statistics, stay as they are)."""
+    params = {name for name, _ in module.named_parameters()}
+    return {k: v.half() if k in params else v for k, v in state.items() if keep(k)}
+
+
 def load(path: str | Path, device: str = "cpu") -> Agent:
-    """Load an agent saved by ``Agent.save``."""
+    """Load an agent saved by ``Agent.save`` (full or compact)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no saved agent there")
@@ -163,7 +188,10 @@ def load(path: str | Path, device: str = "cpu") -> Agent:
         raise ValueError(f"{path}: not an mdpt_lib agent file of format {FORMAT_VERSION}")
     policy = DiffusionPolicy(1, DataInfo.from_dict(blob["info"]), blob["hp"], blob["algo"])
     policy = policy.to(device)
-    policy.load_state_dict(blob["policy"])
+    state = blob["policy"]
+    if blob.get("compact"):  # the live weights were not kept: they start as the EMA copy
+        state = {**state, **{"model." + k[4:]: v for k, v in state.items() if k.startswith("ema.")}}
+    policy.load_state_dict(state)
     guidance = load_guidance(path, device)
     return Agent(policy, guidance, blob["algo"], blob["results"])
 

@@ -46,3 +46,25 @@ def test_actions_outside_the_unit_box_are_refused_with_the_fix():
     data = toy()
     data["actions"][0, 0] = 1 + 1e-6  # rounding at the bound: clipped, accepted
     assert mdpt_lib.fit(data, algo="dql", steps=2, **SMALL).info.act_dim == 2
+
+
+def test_a_compact_agent_acts_like_the_full_one_at_a_fraction_of_the_size(tmp_path):
+    import torch
+
+    agent = mdpt_lib.fit(toy(), algo="idql", steps=300, seed=0, candidates=8, **SMALL)
+    full = agent.save(tmp_path / "full.pt")
+    small = agent.save(tmp_path / "small.pt", compact=True)
+    assert small.stat().st_size < 0.4 * full.stat().st_size
+    back = mdpt_lib.load(small)
+    obs = np.random.default_rng(1).standard_normal((64, 4)).astype(np.float32)
+    actions = []
+    for a in (agent, back):
+        torch.manual_seed(0)
+        actions.append(a.act(obs))
+    # the same candidates to float16 precision, so nearly always the same choices
+    close = np.isclose(actions[0], actions[1], atol=2e-2).all(axis=1)
+    assert close.mean() > 0.9
+    x, u = torch.as_tensor(obs)[None], torch.zeros(1, 64, 2)
+    q_full, q_small = agent.guidance.score(x, u), back.guidance.score(x, u)
+    torch.testing.assert_close(q_small, q_full, rtol=1e-2, atol=1e-2)
+    assert back.results == {"seed": 0, "spec": agent.results["spec"]}

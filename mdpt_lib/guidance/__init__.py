@@ -26,7 +26,18 @@ def load_guidance(path: str | Path, device: str = "cpu") -> Guidance:
     if "guidance" in blob:  # a saved agent
         blob = blob["guidance"]
     g = make_guidance(blob["kind"], blob["ensemble"], DataInfo.from_dict(blob["info"]), blob["hp"])
-    g.load_state_dict(blob["state"])
+    state = blob["state"]
+    if blob.get("compact"):  # saved without the online networks that have target copies
+        children = {name for name, _ in g.named_children()}
+        state = {
+            **{
+                k: state[k.replace(".", "_target.", 1)]
+                for k in g.state_dict()
+                if f"{k.split('.')[0]}_target" in children
+            },
+            **state,
+        }
+    g.load_state_dict(state)
     return g.freeze() if blob["frozen"] else g
 
 
