@@ -30,31 +30,40 @@ MISMATCH_LEVEL = "random"
 
 def run(request: Run) -> pd.DataFrame:
     """Every swap of the finding, evaluated on agents trained here (one row per episode)."""
-    task, scale, seeds = request.task, request.scale, list(request.seeds)
+    task, scale = request.task, request.scale
     agents = {algo: request.fit(algo) for algo in PAPER_ALGOS}
     mismatch_file = build(task, MISMATCH_LEVEL, rows=scale.rows, progress=request.progress)
     mismatch_data = load_dataset(mismatch_file, task=task, verbose=False)
     mismatched = request.fit("idql", dataset=mismatch_data, task=task)
+    return evaluate_swaps(agents, mismatched, scale.episodes, scale.max_episode_steps)
+
+
+def evaluate_swaps(
+    agents: dict[str, list], mismatched: list | None, episodes: int, max_steps: int
+) -> pd.DataFrame:
+    """Evaluate each policy of ``agents`` (algorithm -> agents of the same seeds, in order) with
+    its own guidance, the next seed's, the other algorithm's of the same seed and (IDQL) the
+    ``mismatched`` guidance of its seed trained on another dataset of the task. Agents trained by
+    any job serve (loaded, compact ones too): nothing is trained here. One row per episode."""
     rows = []
 
-    def record(method: str, algo: str, k: int, agent, guidance=None) -> None:
+    def record(method: str, algo: str, agent, guidance=None) -> None:
+        seed = agent.results["seed"]
         with warnings.catch_warnings():
-            warnings.simplefilter(
-                "ignore", DatasetMismatchWarning
-            )  # the mismatch is the point here
+            warnings.simplefilter("ignore", DatasetMismatchWarning)  # the mismatch is the point
             res = evaluate(
                 agent,
-                episodes=scale.episodes,
-                seed=1000 * (seeds[k] + 1),
+                episodes=episodes,
+                seed=1000 * (seed + 1),
                 guidance=guidance,
-                max_steps=scale.max_episode_steps,
+                max_steps=max_steps,
             )
         for e, (ret, score) in enumerate(zip(res.returns, res.scores, strict=True)):
             rows.append(
                 {
                     "method": method,
                     "policy": algo,
-                    "seed": seeds[k],
+                    "seed": seed,
                     "episode": e,
                     "return": float(ret),
                     "score": float(score),
@@ -62,32 +71,18 @@ def run(request: Run) -> pd.DataFrame:
             )
 
     for algo, group in agents.items():
-        other = "dql" if algo == "idql" else "idql"
+        others = [a for a in agents if a != algo]
         for k, agent in enumerate(group):
-            record(f"{algo.upper()} (own guidance)", algo, k, agent)
+            record(f"{algo.upper()} (own guidance)", algo, agent)
             if len(group) > 1:
-                record(
-                    f"{algo.upper()} + another seed's guidance",
-                    algo,
-                    k,
-                    agent,
-                    group[(k + 1) % len(group)].guidance,
-                )
-            record(
-                f"{algo.upper()} policy + {other.upper()} guidance",
-                algo,
-                k,
-                agent,
-                agents[other][k].guidance,
-            )
-            if algo == "idql":
-                record(
-                    f"IDQL + guidance from {MISMATCH_LEVEL} data",
-                    algo,
-                    k,
-                    agent,
-                    mismatched[k].guidance,
-                )
+                nxt = group[(k + 1) % len(group)].guidance
+                record(f"{algo.upper()} + another seed's guidance", algo, agent, nxt)
+            for other in others:
+                lent = agents[other][k].guidance
+                record(f"{algo.upper()} policy + {other.upper()} guidance", algo, agent, lent)
+            if algo == "idql" and mismatched:
+                lent = mismatched[k].guidance
+                record(f"IDQL + guidance from {MISMATCH_LEVEL} data", algo, agent, lent)
     return pd.DataFrame(rows)
 
 
