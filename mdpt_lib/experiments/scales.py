@@ -105,6 +105,15 @@ SCALES["learn_td05"] = replace(
 )
 
 
+# the learning benchmark's Diffusion-QL with half the Q term's weight (eta 0.5 instead of 1): the
+# next check on hopper medium-replay, whose actor degrades below the data on one seed late in training
+SCALES["learn_eta05"] = replace(
+    SCALES["learn"],
+    name="learn_eta05",
+    overrides={**SCALES["learn"].overrides, "dql": {"eta": 0.5}},
+)
+
+
 def get_scale(name: str) -> Scale:
     if name not in SCALES:
         raise ValueError(f"unknown scale {name!r}: valid scales are {', '.join(SCALES)}")
