@@ -28,9 +28,11 @@ from mdpt_lib.experiments.grid import (
     PAPER_TASKS,
     RESULTS,
     Job,
+    covered_seeds,
     jobs,
     remaining,
     run_job,
+    write_result,
 )
 from mdpt_lib.experiments.scales import SCALES
 from mdpt_lib.provenance import utc_stamp
@@ -65,13 +67,12 @@ def _add_variants(grid, out: Path, argv) -> None:
     from mdpt_lib.provenance import git_commit
 
     torch.set_num_threads(1)
-    keys = {(j.experiment, j.dataset, j.algo, j.mode, j.scale) for j in grid}
+    cells = {j.cell for j in grid}
     for path in sorted(out.glob("*.json")):
         result = json.loads(path.read_text())
-        job = result["job"]
-        if (job["experiment"], job["dataset"], job["algo"], job["mode"], job["scale"]) not in keys:
+        j = Job(**{**result["job"], "seeds": tuple(result["job"]["seeds"])})
+        if j.cell not in cells:
             continue
-        j = Job(**{**job, "seeds": tuple(job["seeds"])})
         if result.get("selection_variants") and all(
             "live_weights" in v for v in result["selection_variants"]
         ):
@@ -89,9 +90,7 @@ def _add_variants(grid, out: Path, argv) -> None:
             "git_commit": git_commit(),
             "written": utc_stamp(),
         }
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(result, indent=1) + "\n")
-        os.replace(tmp, path)
+        write_result(path, result)
         print(f"added variants: {j.id}")
 
 
@@ -153,8 +152,9 @@ def main(argv: list[str] | None = None) -> None:
         f"{len(todo)} to run -> {out}"
     )
     if args.command == "list" or not todo:
+        covered = covered_seeds(out)
         for j in grid:
-            left = remaining([j], out, args.seeds)
+            left = remaining([j], out, args.seeds, covered)
             if not left:
                 print("done  " + j.id, flush=True)
             else:

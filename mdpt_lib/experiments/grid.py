@@ -38,6 +38,11 @@ class Job:
     scale: str
 
     @property
+    def cell(self) -> tuple[str, str, str, str, str]:
+        """What the job trains apart from its seeds: files of one cell pool their seeds."""
+        return (self.experiment, self.dataset, self.algo, self.mode, self.scale)
+
+    @property
     def id(self) -> str:
         seeds = "-".join(map(str, self.seeds))
         return f"{self.dataset}__{self.algo}__{self.mode}__seeds{seeds}__{self.scale}"
@@ -90,15 +95,23 @@ def jobs(
     ]
 
 
-def remaining(grid: list[Job], out: Path, seeds: list[int] | None = None) -> list[Job]:
-    """The jobs of ``grid`` still to run, each cut to the seeds no result file in ``out`` holds yet
-    (and to ``seeds``, if given): a seed trained in a job of another grouping (``--seeds-per-job``)
-    is not trained again. Transfer jobs swap guidance between their seeds, so they run whole."""
+def covered_seeds(out: Path) -> dict[tuple, set[int]]:
+    """Per job ``cell``, the seeds that some result file in ``out`` already holds."""
     covered: dict[tuple, set[int]] = {}
     for path in Path(out).glob("*.json"):
         job = json.loads(path.read_text())["job"]
-        key = (job["experiment"], job["dataset"], job["algo"], job["mode"], job["scale"])
-        covered.setdefault(key, set()).update(job["seeds"])
+        covered.setdefault(Job(**{**job, "seeds": ()}).cell, set()).update(job["seeds"])
+    return covered
+
+
+def remaining(
+    grid: list[Job], out: Path, seeds: list[int] | None = None, covered: dict | None = None
+) -> list[Job]:
+    """The jobs of ``grid`` still to run, each cut to the seeds no result file in ``out`` holds yet
+    (``covered``: ``covered_seeds(out)``, read once by a caller that asks many times) and to
+    ``seeds``, if given: a seed trained in a job of another grouping (``--seeds-per-job``) is not
+    trained again. Transfer jobs swap guidance between their seeds, so they run whole."""
+    covered = covered_seeds(out) if covered is None else covered
     todo = []
     for j in grid:
         if j.experiment == "transfer":
@@ -107,11 +120,19 @@ def remaining(grid: list[Job], out: Path, seeds: list[int] | None = None) -> lis
             ):
                 todo.append(j)
             continue
-        done = covered.get((j.experiment, j.dataset, j.algo, j.mode, j.scale), set())
+        done = covered.get(j.cell, set())
         left = tuple(s for s in j.seeds if s not in done and (seeds is None or s in seeds))
         if left:
             todo.append(replace(j, seeds=left))
     return todo
+
+
+def write_result(path: Path, result: dict) -> None:
+    """Write a result file atomically (a temporary file, then a rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    tmp.write_text(json.dumps(result, indent=1) + "\n")
+    os.replace(tmp, path)
 
 
 def dataset_level(dataset: str) -> dict:
@@ -244,10 +265,7 @@ def run_job(job: Job, out: Path, device: str = "cpu", threads: int = 1) -> Path:
             result["selection_variants"] = evaluate_variants(agents, sc.steps, sc.episodes)
     result["wall_seconds"] = time.perf_counter() - start
     result["provenance"] = {**origin, "written": utc_stamp()}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps(result, indent=1) + "\n")
-    os.replace(tmp, path)
+    write_result(path, result)
     if job.experiment != "transfer":
         ckpt.unlink(missing_ok=True)  # the result file now stands for the finished job
     return path
