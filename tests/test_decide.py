@@ -109,3 +109,36 @@ def test_necessity_compares_each_condition_with_joint_and_splits_the_gap_by_stag
     # the guided policy climbs over training while the unguided one stays at the data's level
     assert t.loc["joint", "early_gap"] < t.loc["joint", "late_gap"]
     assert t.loc["joint", "late_gap_ci"][0] > 0
+
+
+def test_findings_read_each_task_and_algorithm_at_its_own_scale(tmp_path):
+    """Diffusion-QL on hopper is decided at eta 0.5; IDQL on hopper and every other task at
+    `learn`: a file of another scale of the same cell is not read, and no run is needed twice."""
+    import json
+
+    from mdpt_lib.experiments.learning import findings_commands, load_findings
+    from mdpt_lib.experiments.scales import findings_scale
+
+    assert findings_scale("hopper", "dql") == "learn_eta05"
+    assert findings_scale("hopper", "idql") == "learn"
+    assert findings_scale("halfcheetah", "dql") == "learn"
+    cells = [
+        ("bullet-hopper-medium-replay-v0", "dql", "learn"),
+        ("bullet-hopper-medium-replay-v0", "dql", "learn_eta05"),
+        ("bullet-hopper-medium-replay-v0", "idql", "learn"),
+        ("bullet-hopper-medium-replay-v0", "idql", "learn_eta05"),
+        ("bullet-halfcheetah-medium-replay-v0", "dql", "learn"),
+    ]
+    for k, (dataset, algo, scale) in enumerate(cells):
+        r = result("joint", [0], 10.0)
+        r["job"].update(dataset=dataset, algo=algo, scale=scale)
+        for row in r["curve"]:
+            row["algo"] = algo
+        (tmp_path / f"{k}.json").write_text(json.dumps(r))
+    results, curves = load_findings(tmp_path)
+    read = {(r["job"]["dataset"], r["job"]["algo"], r["job"]["scale"]) for r in results}
+    assert read == {cells[1], cells[2], cells[4]}
+    assert set(curves.scale) == {"learn", "learn_eta05"}
+    commands = findings_commands(["hopper"], ["guidance_first"])
+    assert any("--scale learn_eta05 --tasks hopper" in c and "--algos dql " in c for c in commands)
+    assert any("--scale learn --tasks hopper" in c and "--algos idql " in c for c in commands)

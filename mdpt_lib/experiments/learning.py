@@ -225,6 +225,43 @@ def load(
     return results, curve_frame(results)
 
 
+def load_findings(
+    folder=None, modes: tuple[str, ...] | None = None
+) -> tuple[list[dict], pd.DataFrame]:
+    """The result files that decide the findings: each (task, algorithm) at its
+    ``scales.findings_scale`` (Diffusion-QL on hopper at eta 0.5, the rest at ``learn``)."""
+    from mdpt_lib.data.registry import get_dataset_spec
+    from mdpt_lib.experiments.scales import findings_scale
+
+    results = [
+        r
+        for r in load(None, folder, modes)[0]
+        if r["job"]["scale"]
+        == findings_scale(get_dataset_spec(r["job"]["dataset"]).task, r["job"]["algo"])
+    ]
+    return results, curve_frame(results)
+
+
+def findings_commands(
+    tasks: list[str], modes: list[str], levels: list[str] = ("medium-replay",)
+) -> list[str]:
+    """The runner commands that train ``modes`` of both algorithms on ``tasks`` at their findings
+    scales, one command per scale (one per (task, algo) group that shares it)."""
+    from mdpt_lib.algos import PAPER_ALGOS
+    from mdpt_lib.experiments.scales import findings_scale
+
+    groups: dict[str, dict[str, list[str]]] = {}
+    for task in tasks:
+        for algo in PAPER_ALGOS:
+            groups.setdefault(findings_scale(task, algo), {}).setdefault(task, []).append(algo)
+    return [
+        f"python -m mdpt_lib.experiments run learning --scale {scale} --tasks {task} "
+        f"--levels {' '.join(levels)} --algos {' '.join(algos)} --modes {' '.join(modes)}"
+        for scale, by_task in groups.items()
+        for task, algos in by_task.items()
+    ]
+
+
 def compute_table(results: list[dict]) -> pd.DataFrame:
     """Where each job's time went, per job: seeds, steps, time per seed-step, train / eval /
     checkpoint seconds, evaluation's share of the wall time, core-hours, CPU model."""

@@ -118,3 +118,18 @@ def get_scale(name: str) -> Scale:
     if name not in SCALES:
         raise ValueError(f"unknown scale {name!r}: valid scales are {', '.join(SCALES)}")
     return SCALES[name]
+
+
+# The scale of the decisive runs (the paper's findings) per (task, algorithm): the learning
+# benchmark's, except where a check of "Does it learn?" found the setting under which a method
+# learns on that task's data. Diffusion-QL on hopper medium-replay stays at behaviour-cloning level
+# with eta 1 and learns with eta 0.5 (three seeds); IDQL has no eta, so its hopper runs stay `learn`.
+FINDINGS_SCALES: dict[tuple[str, str], str] = {("hopper", "dql"): "learn_eta05"}
+FINDINGS_DEFAULT_SCALE = "learn"
+
+
+def findings_scale(task: str, algo: str) -> str:
+    """The scale whose runs decide the findings for ``task`` (a task name) and ``algo``."""
+    from mdpt_lib.envs import get_task
+
+    return FINDINGS_SCALES.get((get_task(task).name, algo), FINDINGS_DEFAULT_SCALE)
