@@ -39,11 +39,11 @@ def grid_cells() -> list[tuple[str, str]]:
 
 
 def run(request: Run) -> pd.DataFrame:
-    """Every (algo, condition) of the finding trained and evaluated guided and unguided."""
+    """Every (algo, condition) of ``grid_cells`` trained and evaluated guided and unguided (IDQL's
+    ``delayed_guidance`` is its ``no_guidance`` run, so it is not trained a second time)."""
     curves = [
         train_with_curve(request, algo, mode, eval_unguided=True)[1]
-        for algo in PAPER_ALGOS
-        for mode in CONDITIONS
+        for algo, mode in grid_cells()
     ]
     return pd.concat(curves, ignore_index=True)
 
