@@ -246,19 +246,21 @@ def findings_commands(
     tasks: list[str], modes: list[str], levels: list[str] = ("medium-replay",)
 ) -> list[str]:
     """The runner commands that train ``modes`` of both algorithms on ``tasks`` at their findings
-    scales, one command per scale (one per (task, algo) group that shares it)."""
+    scales (each algorithm only the modes of ``DECISIVE_MODES`` it has), one command per group of
+    (task, algo) cells that share a scale and modes."""
     from mdpt_lib.algos import PAPER_ALGOS
     from mdpt_lib.experiments.scales import findings_scale
 
-    groups: dict[str, dict[str, list[str]]] = {}
+    groups: dict[tuple[str, str, tuple[str, ...]], list[str]] = {}
     for task in tasks:
         for algo in PAPER_ALGOS:
-            groups.setdefault(findings_scale(task, algo), {}).setdefault(task, []).append(algo)
+            own = tuple(m for m in modes if m in DECISIVE_MODES[algo])
+            if own:
+                groups.setdefault((findings_scale(task, algo), task, own), []).append(algo)
     return [
         f"python -m mdpt_lib.experiments run learning --scale {scale} --tasks {task} "
-        f"--levels {' '.join(levels)} --algos {' '.join(algos)} --modes {' '.join(modes)}"
-        for scale, by_task in groups.items()
-        for task, algos in by_task.items()
+        f"--levels {' '.join(levels)} --algos {' '.join(algos)} --modes {' '.join(own)}"
+        for (scale, task, own), algos in groups.items()
     ]
 
 
