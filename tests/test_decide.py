@@ -145,3 +145,34 @@ def test_findings_read_each_task_and_algorithm_at_its_own_scale(tmp_path):
     necessity = findings_commands(["hopper"], ["no_guidance", "random_guidance"])
     assert any("--algos idql --modes random_guidance" in c for c in necessity)
     assert not any("idql" in c and "no_guidance" in c for c in necessity)
+
+
+def test_decisive_reads_one_dataset_and_always_says_how_to_run_it(tmp_path):
+    """No guidance-first files: an empty table and the commands; with them: the verdict rows of
+    that dataset only, shown with their intervals."""
+    import json
+
+    from mdpt_lib.experiments.decide import decisive, with_intervals
+
+    ds = "bullet-halfcheetah-medium-replay-v0"
+    table, commands = decisive("guidance_first", ds, tmp_path)
+    assert table.empty
+    assert commands == [
+        "python -m mdpt_lib.experiments run learning --scale learn --tasks halfcheetah "
+        "--levels medium-replay --algos idql dql --modes guidance_first"
+    ]
+    for k, (mode, level) in enumerate([("joint", 30.0), ("guidance_first", 50.0)]):
+        r = result(mode, [0, 1, 2], level, data_score=5.0)
+        r["job"].update(dataset=ds, scale="learn")
+        (tmp_path / f"{k}.json").write_text(json.dumps(r))
+    other = result("guidance_first", [0, 1, 2], 50.0)
+    other["job"].update(dataset="bullet-walker2d-medium-replay-v0", scale="learn")
+    (tmp_path / "other.json").write_text(json.dumps(other))
+    table, _ = decisive("guidance_first", ds, tmp_path)
+    assert list(table.dataset) == [ds]
+    assert table.verdict.iloc[0] == "reproduced"
+    shown = with_intervals(table)
+    assert not [c for c in shown if c.endswith("_ci")]
+    assert shown.change.iloc[0].startswith("+") and "[" in shown.change.iloc[0]
+    with pytest.raises(ValueError, match="unknown finding"):
+        decisive("transfer", ds, tmp_path)

@@ -200,3 +200,50 @@ def actor_parameter_share(algo: str, task: str, level: str = "medium-replay") ->
     guidance = make_guidance(hp["critic"], 1, info, hp)
     critics = sum(n_params(m) for name, m in guidance.named_children() if "target" not in name)
     return actor / (actor + critics)
+
+
+FINDING_CONDITIONS: dict[str, tuple[str, ...]] = {
+    "necessity": ("no_guidance", "delayed_guidance", "random_guidance"),
+    "guidance_first": ("guidance_first",),
+}
+"""The conditions each finding compares with joint training."""
+
+
+def decisive(finding: str, dataset_id: str, folder=None) -> tuple[pd.DataFrame, list[str]]:
+    """The committed decisive table of ``finding`` ("necessity" or "guidance_first") for one
+    registry dataset (empty where its conditions have no result files yet), and the runner commands
+    that train its conditions at the findings scales (finished seeds are skipped when rerun)."""
+    from mdpt_lib.data.registry import SAME_DATA, get_dataset_spec
+    from mdpt_lib.experiments.learning import findings_commands, load_findings
+
+    if finding not in FINDING_CONDITIONS:
+        raise ValueError(f"unknown finding {finding!r}: one of {', '.join(FINDING_CONDITIONS)}")
+    spec = get_dataset_spec(dataset_id)
+    conditions = FINDING_CONDITIONS[finding]
+    level = SAME_DATA.get(spec.level, spec.level)  # the runner's (D4RL) name of the level
+    commands = findings_commands([spec.task], list(conditions), levels=[level])
+    results, curves = load_findings(folder)
+    results = [r for r in results if r["job"]["dataset"] == dataset_id]
+    curves = curves[curves.dataset == dataset_id] if not curves.empty else curves
+    if curves.empty or not set(conditions) & set(curves["mode"]):
+        return pd.DataFrame(), commands
+    if finding == "guidance_first":
+        return guidance_first_table(results, curves), commands
+    return necessity_table(curves), commands
+
+
+def with_intervals(table: pd.DataFrame, digits: int = 1) -> pd.DataFrame:
+    """``table`` for reading: each column ``x`` that has an ``x_ci`` beside it shown as
+    "x [low, high]" (relative changes as percentages), the ``_ci`` columns dropped."""
+    shown = table.copy()
+    for col in [c for c in table if f"{c}_ci" in table]:
+        pct = col == "change"
+
+        def fmt(v: float, ci: tuple, pct: bool = pct) -> str:
+            f = (lambda x: f"{x:+.0%}") if pct else (lambda x: f"{x:.{digits}f}")
+            if not np.isfinite(v):
+                return "-"
+            return f(v) + (f" [{f(ci[0])}, {f(ci[1])}]" if np.isfinite(ci[0]) else " (one seed)")
+
+        shown[col] = [fmt(v, ci) for v, ci in zip(table[col], table[f"{col}_ci"], strict=True)]
+    return shown.drop(columns=[c for c in table if c.endswith("_ci")])
