@@ -68,3 +68,23 @@ def test_a_compact_agent_acts_like_the_full_one_at_a_fraction_of_the_size(tmp_pa
     q_full, q_small = agent.guidance.score(x, u), back.guidance.score(x, u)
     torch.testing.assert_close(q_small, q_full, rtol=1e-2, atol=1e-2)
     assert back.results == {"seed": 0, "spec": agent.results["spec"]}
+
+
+def test_kept_agents_serve_where_the_cache_has_none(tmp_path):
+    """`keep` writes compact copies once; a machine without the full agents loads the copies."""
+    from mdpt_lib.experiments.grid import keep_agents, load_job_agents
+
+    cache, kept, empty = tmp_path / "cache", tmp_path / "kept", tmp_path / "empty"
+    empty.mkdir()
+    job = "toy__dql__joint__seeds0-1__t"
+    for seed in (0, 1):
+        agent = mdpt_lib.fit(toy(seed=seed), algo="dql", steps=5, seed=seed, **SMALL)
+        agent.save(cache / f"{job}__seed{seed}.pt")
+    written = keep_agents(job, source=cache, target=kept)
+    assert [p.name for p in written] == [f"{job}__seed0.pt", f"{job}__seed1.pt"]
+    assert keep_agents(job, source=cache, target=kept) == []  # kept already
+    agents = load_job_agents(job, folders=(empty, kept))
+    assert [a.results["seed"] for a in agents] == [0, 1]
+    assert agents[0].act(np.zeros((3, 4), np.float32)).shape == (3, 2)
+    with pytest.raises(FileNotFoundError, match="keep"):
+        load_job_agents("other", folders=(empty, kept))

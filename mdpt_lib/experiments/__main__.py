@@ -4,13 +4,16 @@
     python -m mdpt_lib.experiments run transfer --scale full --address auto    # an existing Ray cluster
     python -m mdpt_lib.experiments list necessity --scale book                 # the jobs, and which are done
     python -m mdpt_lib.experiments variants learning --scale learn_td05        # score saved agents again
+    python -m mdpt_lib.experiments keep learning --scale learn_eta05 --tasks hopper --modes joint
 
 Each job writes ``results/<experiment>/<job>.json``; finished jobs are skipped, so rerunning the same
 command after an interruption continues the grid. Every Ray worker runs one job on one core with one
 torch thread (two multi-threaded torch processes on the same cores slow each other to a crawl).
 ``variants`` scores the final agents of finished ``learning`` jobs under the other inference rules
 (``learning.inference_variants``) where their files lack them and the agents are in this machine's
-cache, and adds the scores to the files.
+cache, and adds the scores to the files. ``keep`` saves compact (float16, acting-only) copies of
+finished jobs' cached agents under ``results/agents`` to commit, so that the transfer study's swaps
+can run on another machine.
 """
 
 from __future__ import annotations
@@ -94,13 +97,32 @@ def _add_variants(grid, out: Path, argv) -> None:
         print(f"added variants: {j.id}")
 
 
+def _keep(grid, out: Path) -> None:
+    """Commit-sized copies of the agents of the finished jobs among ``grid`` (results/agents)."""
+    import json
+
+    from mdpt_lib.experiments.grid import KEPT_AGENTS, keep_agents
+
+    cells = {j.cell for j in grid}
+    for path in sorted(out.glob("*.json")):
+        job = json.loads(path.read_text())["job"]
+        if Job(**{**job, "seeds": tuple(job["seeds"])}).cell not in cells:
+            continue
+        written = keep_agents(path.stem)
+        print(
+            f"kept {len(written)} agent(s) of {path.stem} in {KEPT_AGENTS}"
+            if written
+            else f"nothing new to keep of {path.stem} (kept already, or not on this machine)"
+        )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m mdpt_lib.experiments",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("command", choices=["run", "list", "variants"])
+    parser.add_argument("command", choices=["run", "list", "variants", "keep"])
     parser.add_argument("experiment", choices=EXPERIMENTS)
     parser.add_argument("--scale", default="full", choices=list(SCALES))
     parser.add_argument("--tasks", nargs="+", default=list(PAPER_TASKS))
@@ -144,6 +166,9 @@ def main(argv: list[str] | None = None) -> None:
         grid = [j for j in grid if set(j.seeds) & set(args.seeds)]
     if args.command == "variants":
         _add_variants(grid, out, argv)
+        return
+    if args.command == "keep":
+        _keep(grid, out)
         return
     # a seed some result file already holds is not trained again, whatever job grouped it
     todo = remaining(grid, out, args.seeds)

@@ -283,17 +283,41 @@ def agents_dir() -> Path:
     return cache_dir() / "agents"
 
 
-def load_job_agents(job_id: str) -> list:
-    """The trained agents a finished job left on this machine (one per seed), in seed order."""
+KEPT_AGENTS = RESULTS / "agents"
+"""Compact copies (float16, acting only) of trained agents, committed so that analyses after the
+job (the transfer study's swaps) run on any machine (``python -m mdpt_lib.experiments keep``)."""
+
+
+def load_job_agents(job_id: str, folders: tuple[Path, ...] | None = None) -> list:
+    """The trained agents of a finished job (one per seed, in seed order): the full ones this
+    machine's cache holds, else the compact copies committed under ``results/agents``."""
     from mdpt_lib.agent import load
 
-    paths = sorted(agents_dir().glob(f"{job_id}__seed*.pt"))
-    if not paths:
-        raise FileNotFoundError(
-            f"no trained agents of {job_id} in {agents_dir()}: they stay on the machine that ran "
-            "the job; rerun it there (delete its result file) to have them"
-        )
-    return [load(p) for p in paths]
+    folders = folders or (agents_dir(), KEPT_AGENTS)
+    for folder in folders:
+        paths = sorted(Path(folder).glob(f"{job_id}__seed*.pt"))
+        if paths:
+            return [load(p) for p in paths]
+    raise FileNotFoundError(
+        f"no trained agents of {job_id} in {' or '.join(map(str, folders))}: full agents stay "
+        "on the machine that ran the job (keep them with `python -m mdpt_lib.experiments keep`); "
+        "else rerun the job (delete its result file)"
+    )
+
+
+def keep_agents(job_id: str, source: Path | None = None, target: Path | None = None) -> list[Path]:
+    """Save compact copies of a finished job's cached agents in ``target`` (``results/agents``);
+    agents already kept are left as they are. Returns the paths written."""
+    from mdpt_lib.agent import load
+
+    target = Path(target or KEPT_AGENTS)
+    written = []
+    for path in sorted(Path(source or agents_dir()).glob(f"{job_id}__seed*.pt")):
+        kept = target / path.name
+        if not kept.exists():
+            load(path).save(kept, compact=True)
+            written.append(kept)
+    return written
 
 
 def load_results(experiment: str, folder: Path | None = None) -> list[dict]:
