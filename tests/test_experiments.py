@@ -55,7 +55,10 @@ def test_the_learning_grid_holds_every_condition_the_findings_need_beside_its_jo
     # the joint runs keep the ids of the benchmark's committed files: none is trained twice
     assert "bullet-hopper-medium-replay-v0__dql__joint__seeds0-1-2__learn" in {j.id for j in grid}
     only = jobs("learning", "learn", ["hopper"], ["medium-replay"], 3, modes=("guidance_first",))
-    assert {(j.algo, j.mode) for j in only} == {("idql", "guidance_first"), ("dql", "guidance_first")}
+    assert {(j.algo, j.mode) for j in only} == {
+        ("idql", "guidance_first"),
+        ("dql", "guidance_first"),
+    }
     with pytest.raises(ValueError, match="no condition"):
         jobs("learning", "learn", modes=("guidance-first",))
 
@@ -265,3 +268,31 @@ def test_final_policies_are_also_scored_under_the_references_inference_rules():
     rows = evaluate_variants([agent], step=3, episodes=1)
     assert {r["inference"] for r in rows} == set(variants)
     assert all(np.isfinite(r["score"]) for r in rows)
+
+
+def test_decisive_swaps_run_on_kept_agents_of_any_grouping(tmp_path):
+    """The transfer study loads each seed's joint agents (each algorithm at its findings scale)
+    from wherever they were kept, trains nothing, and names the seeds it lacks."""
+    from mdpt_lib.agent import fit
+    from mdpt_lib.experiments.grid import load_cell_agents
+    from mdpt_lib.experiments.scales import findings_scale
+    from mdpt_lib.experiments.transfer import decisive_swaps, iqr_change_over_seeds, per_seed
+
+    ds = "bullet-hopper-medium-replay-v0"
+    small = {"hidden": 32, "critic_hidden": 32, "batch_size": 32, "candidates": 4}
+    for algo in ("dql", "idql"):
+        scale = findings_scale("hopper", algo)
+        agents = fit(ds, algo=algo, steps=3, seed=[0, 1], progress=False, **small)
+        for a in agents:  # seed 0 trained alone, seed 1 in a group: both must be found
+            group = "seeds0" if a.results["seed"] == 0 else "seeds1-2"
+            a.save(
+                tmp_path / f"{ds}__{algo}__joint__{group}__{scale}__seed{a.results['seed']}.pt",
+                compact=True,
+            )
+    rows = decisive_swaps(ds, seeds=[0, 1], episodes=1, max_steps=5, folders=(tmp_path,))
+    assert set(rows.seed) == {0, 1}
+    assert "DQL policy + IDQL guidance" in set(rows.method)
+    assert len(per_seed(rows)) == rows.groupby(["method", "seed"]).ngroups
+    assert set(iqr_change_over_seeds(rows, "dql")) >= {"own_iqr", "swapped_iqr", "change"}
+    with pytest.raises(FileNotFoundError, match=r"seeds \[2\]"):
+        load_cell_agents(ds, "dql", "joint", "learn_eta05", [0, 2], folders=(tmp_path,))

@@ -13,7 +13,8 @@ torch thread (two multi-threaded torch processes on the same cores slow each oth
 (``learning.inference_variants``) where their files lack them and the agents are in this machine's
 cache, and adds the scores to the files. ``keep`` saves compact (float16, acting-only) copies of
 finished jobs' cached agents under ``results/agents`` to commit, so that the transfer study's swaps
-can run on another machine.
+can run on another machine. ``swaps`` runs the transfer study on those agents (joint training, each
+algorithm at its findings scale) and writes ``results/swaps/<dataset>.json``.
 """
 
 from __future__ import annotations
@@ -116,13 +117,45 @@ def _keep(grid, out: Path) -> None:
         )
 
 
+def _swaps(datasets: list[str], seeds, argv) -> None:
+    """The transfer study on the decisive runs' agents, one file per dataset (results/swaps)."""
+    import time
+
+    import torch
+
+    from mdpt_lib.experiments.grid import provenance
+    from mdpt_lib.experiments.transfer import SWAPS, decisive_swaps
+
+    torch.set_num_threads(1)
+    seeds = list(seeds) if seeds is not None else list(range(5))
+    for ds in datasets:
+        start = time.perf_counter()
+        try:
+            rows = decisive_swaps(ds, seeds)
+        except FileNotFoundError as err:
+            raise SystemExit(f"swaps on {ds}: {err}") from None
+        path = SWAPS / f"{ds}.json"
+        write_result(
+            path,
+            {
+                "dataset": ds,
+                "seeds": seeds,
+                "command": " ".join(["python -m mdpt_lib.experiments", *(argv or sys.argv[1:])]),
+                "rows": rows.to_dict("records"),
+                "wall_seconds": time.perf_counter() - start,
+                "provenance": provenance(),
+            },
+        )
+        print(f"wrote {path}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m mdpt_lib.experiments",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("command", choices=["run", "list", "variants", "keep"])
+    parser.add_argument("command", choices=["run", "list", "variants", "keep", "swaps"])
     parser.add_argument("experiment", choices=EXPERIMENTS)
     parser.add_argument("--scale", default="full", choices=list(SCALES))
     parser.add_argument("--tasks", nargs="+", default=list(PAPER_TASKS))
@@ -169,6 +202,9 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.command == "keep":
         _keep(grid, out)
+        return
+    if args.command == "swaps":
+        _swaps(sorted({j.dataset for j in grid}), args.seeds, argv)
         return
     # a seed some result file already holds is not trained again, whatever job grouped it
     todo = remaining(grid, out, args.seeds)

@@ -305,6 +305,33 @@ def load_job_agents(job_id: str, folders: tuple[Path, ...] | None = None) -> lis
     )
 
 
+def load_cell_agents(
+    dataset: str, algo: str, mode: str, scale: str, seeds, folders: tuple[Path, ...] | None = None
+) -> list:
+    """The trained agents of one condition (``dataset``, ``algo``, ``mode``, ``scale``) for
+    ``seeds``, in that order, whichever jobs trained them (full agents of the cache first, then the
+    copies kept under ``results/agents``); a seed with no agent anywhere is an error that says so."""
+    from mdpt_lib.agent import load
+
+    folders = folders or (agents_dir(), KEPT_AGENTS)
+    agents, missing = [], []
+    for seed in seeds:
+        pattern = f"{dataset}__{algo}__{mode}__seeds*__{scale}__seed{seed}.pt"
+        paths = [p for folder in folders for p in sorted(Path(folder).glob(pattern))]
+        if paths:
+            agents.append(load(paths[0]))
+        else:
+            missing.append(seed)
+    if missing:
+        raise FileNotFoundError(
+            f"no trained agent of {algo} {mode} on {dataset} at scale {scale} for seeds {missing} "
+            f"in {' or '.join(map(str, folders))}: train them (python -m mdpt_lib.experiments run "
+            "learning ...) on this machine, or keep them where they were trained "
+            "(python -m mdpt_lib.experiments keep ...) and commit results/agents"
+        )
+    return agents
+
+
 def keep_agents(job_id: str, source: Path | None = None, target: Path | None = None) -> list[Path]:
     """Save compact copies of a finished job's cached agents in ``target`` (``results/agents``);
     agents already kept are left as they are. Returns the paths written."""

@@ -21,11 +21,14 @@ import pandas as pd
 from mdpt_lib.algos import PAPER_ALGOS
 from mdpt_lib.data.build import build
 from mdpt_lib.data.load import load_dataset
+from mdpt_lib.data.paths import RESULTS
 from mdpt_lib.evaluation import evaluate
 from mdpt_lib.experiments.curves import Run
 from mdpt_lib.guidance import DatasetMismatchWarning
 
 MISMATCH_LEVEL = "random"
+SWAPS = RESULTS / "swaps"
+"""Where ``python -m mdpt_lib.experiments swaps`` writes the decisive swaps, one file per dataset."""
 
 
 def run(request: Run) -> pd.DataFrame:
@@ -84,6 +87,38 @@ def evaluate_swaps(
                 lent = mismatched[k].guidance
                 record(f"IDQL + guidance from {MISMATCH_LEVEL} data", algo, agent, lent)
     return pd.DataFrame(rows)
+
+
+def decisive_swaps(
+    dataset_id: str, seeds=range(5), episodes: int = 10, max_steps: int = 1000, folders=None
+) -> pd.DataFrame:
+    """``evaluate_swaps`` on the agents the decisive runs trained (joint training, each algorithm at
+    its findings scale), loaded from the cache or ``results/agents``: nothing is trained. One row
+    per episode, as ``evaluate_swaps`` (no mismatched guidance: that needs a critic trained on
+    another dataset at the same scale)."""
+    from mdpt_lib.data.registry import get_dataset_spec
+    from mdpt_lib.experiments.grid import load_cell_agents
+    from mdpt_lib.experiments.scales import findings_scale
+
+    task = get_dataset_spec(dataset_id).task
+    agents = {
+        algo: load_cell_agents(
+            dataset_id, algo, "joint", findings_scale(task, algo), list(seeds), folders
+        )
+        for algo in PAPER_ALGOS
+    }
+    return evaluate_swaps(agents, None, episodes, max_steps)
+
+
+def per_seed(df: pd.DataFrame) -> pd.DataFrame:
+    """Mean score per (method, policy, seed): the unit of the decisive statistics."""
+    return df.groupby(["method", "policy", "seed"], as_index=False, sort=False).score.mean()
+
+
+def iqr_change_over_seeds(df: pd.DataFrame, algo: str, reps: int = 2000, seed: int = 0) -> dict:
+    """``iqr_change`` with seeds as the unit: the IQR of the per-seed mean scores under another
+    seed's guidance against under the policy's own (the paper's -86%)."""
+    return iqr_change(per_seed(df).assign(episode=0), algo, reps, seed)
 
 
 def summary(df: pd.DataFrame, reps: int = 2000, seed: int = 0) -> pd.DataFrame:
