@@ -296,3 +296,42 @@ def test_decisive_swaps_run_on_kept_agents_of_any_grouping(tmp_path):
     assert set(iqr_change_over_seeds(rows, "dql")) >= {"own_iqr", "swapped_iqr", "change"}
     with pytest.raises(FileNotFoundError, match=r"seeds \[2\]"):
         load_cell_agents(ds, "dql", "joint", "learn_eta05", [0, 2], folders=(tmp_path,))
+
+
+def test_swap_verdicts_follow_the_intervals():
+    """Tight scores under a swapped guidance reproduce the IQR claim; a borrowed guidance as good
+    as the stronger native reproduces the cross-algorithm claim, a far worse one refutes it."""
+    import numpy as np
+    import pandas as pd
+
+    from mdpt_lib.experiments.transfer import swap_verdicts
+
+    rng = np.random.default_rng(0)
+    # own guidance: episodes alternate +-20 around the level (a wide IQR, exact per-seed means)
+    level = {
+        "DQL (own guidance)": (60, 20, 0),
+        "DQL + another seed's guidance": (60, 0, 1),
+        "IDQL (own guidance)": (40, 20, 0),
+        "IDQL + another seed's guidance": (40, 0, 1),
+        "DQL policy + IDQL guidance": (60, 0, 1),
+        "IDQL policy + DQL guidance": (10, 0, 1),
+    }
+    rows = [
+        {
+            "method": m,
+            "policy": m.split()[0].lower(),
+            "seed": s,
+            "episode": e,
+            "score": mu + swing * (-1) ** e + noise * rng.standard_normal(),
+        }
+        for m, (mu, swing, noise) in level.items()
+        for s in range(5)
+        for e in range(10)
+    ]
+    v = swap_verdicts(pd.DataFrame(rows), reps=500).set_index(["claim", "policy"]).verdict
+    assert v[("double_guidance_iqr", "dql")] == "reproduced"
+    assert v[("double_guidance_iqr", "idql")] == "reproduced"
+    assert (
+        v[("cross_algorithm", "DQL policy + IDQL guidance vs DQL (own guidance)")] == "reproduced"
+    )
+    assert v[("cross_algorithm", "IDQL policy + DQL guidance vs DQL (own guidance)")] == "refuted"

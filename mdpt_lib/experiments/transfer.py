@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import warnings
 
+import numpy as np
 import pandas as pd
 
 from mdpt_lib.algos import PAPER_ALGOS
@@ -148,3 +149,74 @@ def iqr_change(df: pd.DataFrame, algo: str, reps: int = 2000, seed: int = 0) -> 
             swapped, own, statistic=iqr, reps=reps, seed=seed
         )
     return out
+
+
+EQUIVALENCE_MARGIN = 0.10
+"""A swapped guidance counts as "comparable" to the stronger native algorithm when the interval of
+its relative change rules out a loss larger than this (the paper gives no margin; this is ours)."""
+
+
+def swap_verdicts(df: pd.DataFrame, reps: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """Finding 3's claims on rows of ``evaluate_swaps``, one row per claim and policy: the value,
+    its relative change with a 95% bootstrap interval and the verdict (reproduced / refuted / undecided: why).
+
+    - ``double_guidance_iqr``: IQR of the scores (seeds x episodes, the paper's metric) under
+      another seed's guidance against under the policy's own; reproduced where the interval of
+      the change lies below 0, refuted where it lies above;
+    - ``cross_algorithm``: the per-seed IQM of a policy under the other algorithm's guidance against
+      the stronger native algorithm's (each policy with its own guidance); reproduced where the
+      interval rules out a loss beyond ``EQUIVALENCE_MARGIN``, refuted where it lies below 0.
+    """
+    from mdpt_lib.stats import bootstrap_ratio_ci, iqm, relative_change
+
+    rows = []
+    for algo in PAPER_ALGOS:
+        c = iqr_change(df, algo, reps, seed)
+        if not np.isfinite(c["low"]):
+            verdict = "undecided: no interval (one seed, or an IQR of 0)"
+        elif c["high"] < 0:
+            verdict = "reproduced"
+        elif c["low"] > 0:
+            verdict = "refuted"
+        else:
+            verdict = "undecided: the interval of the change spans 0"
+        rows.append(
+            {
+                "claim": "double_guidance_iqr",
+                "policy": algo,
+                "change": c["change"],
+                "change_ci": (c["low"], c["high"]),
+                "verdict": verdict,
+            }
+        )
+    seeds = per_seed(df)
+    native = {
+        a: seeds[seeds.method == f"{a.upper()} (own guidance)"].sort_values("seed").score.to_numpy()
+        for a in PAPER_ALGOS
+    }
+    stronger = max(native, key=lambda a: iqm(native[a]))
+    for algo in PAPER_ALGOS:
+        for other in (a for a in PAPER_ALGOS if a != algo):
+            name = f"{algo.upper()} policy + {other.upper()} guidance"
+            x = seeds[seeds.method == name].sort_values("seed").score.to_numpy()
+            value, ci = relative_change(iqm(x), iqm(native[stronger])), (np.nan, np.nan)
+            if len(x) > 1:
+                ci = bootstrap_ratio_ci(x, native[stronger], iqm, reps, seed=seed)
+            if not np.isfinite(ci[0]):
+                verdict = "undecided: one seed, no interval"
+            elif ci[1] < 0:
+                verdict = "refuted"
+            elif ci[0] > -EQUIVALENCE_MARGIN:
+                verdict = "reproduced"
+            else:
+                verdict = "undecided: the interval allows a loss beyond the margin"
+            rows.append(
+                {
+                    "claim": "cross_algorithm",
+                    "policy": f"{name} vs {stronger.upper()} (own guidance)",
+                    "change": value,
+                    "change_ci": ci,
+                    "verdict": verdict,
+                }
+            )
+    return pd.DataFrame(rows)
