@@ -115,6 +115,17 @@ SCALES["learn_eta05"] = replace(
 )
 
 
+# hopper's Diffusion-QL at eta 0.5 with the in-sample critic (``pretrain_form="sarsa"``: TD next
+# actions from the data instead of the policy): guidance-first's stage-1 critic then values the data's
+# own policy instead of the untrained actor's (the paper code's form values a random policy's
+# continuation: Q of the data's actions at a tenth of their return on hopper medium-replay)
+SCALES["learn_eta05_sarsa"] = replace(
+    SCALES["learn"],
+    name="learn_eta05_sarsa",
+    overrides={**SCALES["learn"].overrides, "dql": {"eta": 0.5, "pretrain_form": "sarsa"}},
+)
+
+
 def get_scale(name: str) -> Scale:
     if name not in SCALES:
         raise ValueError(f"unknown scale {name!r}: valid scales are {', '.join(SCALES)}")
