@@ -176,3 +176,16 @@ def test_decisive_reads_one_dataset_and_always_says_how_to_run_it(tmp_path):
     assert shown.change.iloc[0].startswith("+") and "[" in shown.change.iloc[0]
     with pytest.raises(ValueError, match="unknown finding"):
         decisive("transfer", ds, tmp_path)
+
+
+def test_stage1_log_holds_only_guidance_first_critic_steps():
+    from mdpt_lib.experiments.decide import stage1_log
+
+    gf, joint = result("guidance_first", [3], 10.0), result("joint", [0], 10.0)
+    log = [
+        {"stage": 1, "step": s, "q_loss": 1.0, "q_mean": 6.0, "mc_return": 70.0} for s in (100, 200)
+    ]
+    gf["log"] = [*log, {"stage": 2, "step": 100, "bc_loss": 0.1}]
+    joint["log"] = [{"stage": 2, "step": 100, "q_mean": 50.0}]
+    s1 = stage1_log([gf, joint])
+    assert list(s1.step) == [100, 200] and set(s1.seed) == {3} and (s1.q_mean == 6.0).all()

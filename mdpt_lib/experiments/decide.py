@@ -247,3 +247,23 @@ def with_intervals(table: pd.DataFrame, digits: int = 1) -> pd.DataFrame:
 
         shown[col] = [fmt(v, ci) for v, ci in zip(table[col], table[f"{col}_ci"], strict=True)]
     return shown.drop(columns=[c for c in table if c.endswith("_ci")])
+
+
+def stage1_log(results: list[dict]) -> pd.DataFrame:
+    """Guidance-first's stage 1, per job: the critic's loss and its mean Q of the data's actions
+    beside the data's discounted return, along the critic's steps (has the critic settled, and
+    on what?). One row per logged step of the first seed of each job."""
+    rows = [
+        {
+            "dataset": r["job"]["dataset"],
+            "algo": r["job"]["algo"],
+            "scale": r["job"]["scale"],
+            "seed": r["job"]["seeds"][0],
+            **{k: row.get(k) for k in ("step", "q_loss", "q_mean", "mc_return")},
+        }
+        for r in results
+        if r["job"]["mode"] == "guidance_first"
+        for row in r.get("log", [])
+        if row.get("stage") == 1
+    ]
+    return pd.DataFrame(rows)
