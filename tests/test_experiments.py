@@ -296,6 +296,18 @@ def test_decisive_swaps_run_on_kept_agents_of_any_grouping(tmp_path):
     assert set(iqr_change_over_seeds(rows, "dql")) >= {"own_iqr", "swapped_iqr", "change"}
     with pytest.raises(FileNotFoundError, match=r"seeds \[2\]"):
         load_cell_agents(ds, "dql", "joint", "learn_eta05", [0, 2], folders=(tmp_path,))
+    # seeds one algorithm lacks: each uses its own; the cross-algorithm swaps only shared seeds
+    scale = findings_scale("hopper", "dql")
+    extra = fit(ds, algo="dql", steps=3, seed=2, progress=False, **small)
+    extra.save(tmp_path / f"{ds}__dql__joint__seeds2__{scale}__seed2.pt", compact=True)
+    with pytest.raises(FileNotFoundError, match=r"seeds \[2\]"):
+        decisive_swaps(ds, seeds=[0, 1, 2], episodes=1, max_steps=5, folders=(tmp_path,))
+    rows = decisive_swaps(
+        ds, seeds=[0, 1, 2], episodes=1, max_steps=5, folders=(tmp_path,), missing_ok=True
+    )
+    assert set(rows[rows.policy == "dql"].seed) == {0, 1, 2}
+    assert set(rows[rows.method == "DQL policy + IDQL guidance"].seed) == {0, 1}
+    assert set(rows[rows.policy == "idql"].seed) == {0, 1}
 
 
 def test_swap_verdicts_follow_the_intervals():

@@ -131,15 +131,19 @@ def _swaps(datasets: list[str], seeds, argv) -> None:
     for ds in datasets:
         start = time.perf_counter()
         try:
-            rows = decisive_swaps(ds, seeds)
+            # each algorithm on those of the seeds it has agents of (at least 2)
+            rows = decisive_swaps(ds, seeds, missing_ok=True)
         except FileNotFoundError as err:
             raise SystemExit(f"swaps on {ds}: {err}") from None
+        have = {a: sorted(int(s) for s in set(g.seed)) for a, g in rows.groupby("policy")}
+        print(f"swaps on {ds}: seeds {have}")
         path = SWAPS / f"{ds}.json"
         write_result(
             path,
             {
                 "dataset": ds,
                 "seeds": seeds,
+                "seeds_per_algo": have,
                 "command": " ".join(["python -m mdpt_lib.experiments", *(argv or sys.argv[1:])]),
                 "rows": rows.to_dict("records"),
                 "wall_seconds": time.perf_counter() - start,

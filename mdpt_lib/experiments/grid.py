@@ -306,11 +306,18 @@ def load_job_agents(job_id: str, folders: tuple[Path, ...] | None = None) -> lis
 
 
 def load_cell_agents(
-    dataset: str, algo: str, mode: str, scale: str, seeds, folders: tuple[Path, ...] | None = None
+    dataset: str,
+    algo: str,
+    mode: str,
+    scale: str,
+    seeds,
+    folders: tuple[Path, ...] | None = None,
+    missing_ok: bool = False,
 ) -> list:
     """The trained agents of one condition (``dataset``, ``algo``, ``mode``, ``scale``) for
     ``seeds``, in that order, whichever jobs trained them (full agents of the cache first, then the
-    copies kept under ``results/agents``); a seed with no agent anywhere is an error that says so."""
+    copies kept under ``results/agents``); a seed with no agent anywhere is an error that says so,
+    unless ``missing_ok`` (then only the seeds found are returned)."""
     from mdpt_lib.agent import load
 
     folders = folders or (agents_dir(), KEPT_AGENTS)
@@ -322,7 +329,7 @@ def load_cell_agents(
             agents.append(load(paths[0]))
         else:
             missing.append(seed)
-    if missing:
+    if missing and not missing_ok:
         raise FileNotFoundError(
             f"no trained agent of {algo} {mode} on {dataset} at scale {scale} for seeds {missing} "
             f"in {' or '.join(map(str, folders))}: train them (python -m mdpt_lib.experiments run "

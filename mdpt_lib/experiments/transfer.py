@@ -45,10 +45,11 @@ def run(request: Run) -> pd.DataFrame:
 def evaluate_swaps(
     agents: dict[str, list], mismatched: list | None, episodes: int, max_steps: int
 ) -> pd.DataFrame:
-    """Evaluate each policy of ``agents`` (algorithm -> agents of the same seeds, in order) with
-    its own guidance, the next seed's, the other algorithm's of the same seed and (IDQL) the
-    ``mismatched`` guidance of its seed trained on another dataset of the task. Agents trained by
-    any job serve (loaded, compact ones too): nothing is trained here. One row per episode."""
+    """Evaluate each policy of ``agents`` (algorithm -> agents, one per seed, in seed order) with
+    its own guidance, the next seed's, the other algorithm's of the same seed (where that
+    algorithm has the seed) and (IDQL) the ``mismatched`` guidance of its seed trained on another
+    dataset of the task. Agents trained by any job serve (loaded, compact ones too): nothing is
+    trained here. One row per episode."""
     rows = []
 
     def record(method: str, algo: str, agent, guidance=None) -> None:
@@ -74,16 +75,19 @@ def evaluate_swaps(
                 }
             )
 
+    by_seed = {a: {agent.results["seed"]: agent for agent in group} for a, group in agents.items()}
     for algo, group in agents.items():
         others = [a for a in agents if a != algo]
         for k, agent in enumerate(group):
+            seed = agent.results["seed"]
             record(f"{algo.upper()} (own guidance)", algo, agent)
             if len(group) > 1:
                 nxt = group[(k + 1) % len(group)].guidance
                 record(f"{algo.upper()} + another seed's guidance", algo, agent, nxt)
             for other in others:
-                lent = agents[other][k].guidance
-                record(f"{algo.upper()} policy + {other.upper()} guidance", algo, agent, lent)
+                if seed in by_seed[other]:
+                    lent = by_seed[other][seed].guidance
+                    record(f"{algo.upper()} policy + {other.upper()} guidance", algo, agent, lent)
             if algo == "idql" and mismatched:
                 lent = mismatched[k].guidance
                 record(f"IDQL + guidance from {MISMATCH_LEVEL} data", algo, agent, lent)
@@ -91,12 +95,19 @@ def evaluate_swaps(
 
 
 def decisive_swaps(
-    dataset_id: str, seeds=range(5), episodes: int = 10, max_steps: int = 1000, folders=None
+    dataset_id: str,
+    seeds=range(5),
+    episodes: int = 10,
+    max_steps: int = 1000,
+    folders=None,
+    missing_ok: bool = False,
 ) -> pd.DataFrame:
     """``evaluate_swaps`` on the agents the decisive runs trained (joint training, each algorithm at
     its findings scale), loaded from the cache or ``results/agents``: nothing is trained. One row
     per episode, as ``evaluate_swaps`` (no mismatched guidance: that needs a critic trained on
-    another dataset at the same scale)."""
+    another dataset at the same scale). With ``missing_ok`` each algorithm uses those of ``seeds``
+    it has agents of (the cross-algorithm swaps then the seeds both have); else a missing agent
+    is an error."""
     from mdpt_lib.data.registry import get_dataset_spec
     from mdpt_lib.experiments.grid import load_cell_agents
     from mdpt_lib.experiments.scales import findings_scale
@@ -104,10 +115,21 @@ def decisive_swaps(
     task = get_dataset_spec(dataset_id).task
     agents = {
         algo: load_cell_agents(
-            dataset_id, algo, "joint", findings_scale(task, algo), list(seeds), folders
+            dataset_id,
+            algo,
+            "joint",
+            findings_scale(task, algo),
+            list(seeds),
+            folders,
+            missing_ok=missing_ok,
         )
         for algo in PAPER_ALGOS
     }
+    if missing_ok and any(len(group) < 2 for group in agents.values()):
+        have = {a: [g.results["seed"] for g in group] for a, group in agents.items()}
+        raise FileNotFoundError(
+            f"the swaps need agents of at least 2 seeds per algorithm; found seeds {have}"
+        )
     return evaluate_swaps(agents, None, episodes, max_steps)
 
 
