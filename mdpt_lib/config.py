@@ -21,6 +21,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "reward_scale": ("iql", "none"),
     "pretrain_form": ("td_policy", "sarsa"),  # double-Q pretraining forms (guidance/double_q.py)
     "precision": PRECISIONS,
+    "inference_precision": PRECISIONS,
     "selection": SELECTIONS,
 }
 """The valid values of every string-valued hyperparameter, checked whenever one is set."""
@@ -53,6 +54,9 @@ class HParams:
     # "fp32" (default) | "bf16": the training step's forward passes run under bfloat16 autocast;
     # weights, gradients and optimiser state stay fp32 (ours; fast on CPUs with AVX512-BF16/AMX)
     precision: str = "fp32"
+    # "fp32" (default) | "bf16": sampling the candidates at inference (``act``) under bfloat16
+    # autocast; the guidance scores them in fp32 (ours: evaluation cost, not training)
+    inference_precision: str = "fp32"
     gamma: float = 0.99
     critic_tau: float = 0.005  # Polyak rate of target critics (EMA 0.995)
     actor_ema: float = 0.995  # EMA decay of the sampling copy of the diffusion model

@@ -81,14 +81,27 @@ def evaluate(
     seed: int = 0,
     guidance=None,
     max_steps: int = MAX_EPISODE_STEPS,
+    precision: str | None = None,
 ) -> EvalResult:
     """Evaluate ``agent`` (its own guidance, or ``guidance`` swapped in) on ``task`` (default: its own).
 
     The agent's sampling noise is seeded from ``seed`` too, so an evaluation is reproducible. The
     result's ``selection`` holds the mean effective number of candidates and score spread per state
-    (``mdpt_lib.policy.SelectionStats``) when a guidance chose among candidates.
+    (``mdpt_lib.policy.SelectionStats``) when a guidance chose among candidates. ``precision``
+    ("fp32" | "bf16", default: the agent's ``inference_precision``) is that of sampling the candidates.
     """
+    from mdpt_lib.config import PRECISIONS
     from mdpt_lib.policy import SelectionStats
+
+    if precision is not None:
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision={precision!r}: use one of {', '.join(PRECISIONS)}")
+        hp = agent.policy.hp
+        saved, hp["inference_precision"] = hp.get("inference_precision", "fp32"), precision
+        try:
+            return evaluate(agent, task, episodes, seed, guidance, max_steps)
+        finally:
+            hp["inference_precision"] = saved
 
     if task is None and agent.task is None:
         raise ValueError(

@@ -199,9 +199,13 @@ class DiffusionPolicy(EnsembleModule):
         (``select_beta``) are the guidance's hyperparameters; ``stats`` collects what selection did.
         """
         if guidance is None:
-            return self.sample(obs, 1, cfg_weight=0.0)[:, :, 0]
+            bf16 = self.hp.get("inference_precision", "fp32") == "bf16"
+            with torch.autocast(obs.device.type, dtype=torch.bfloat16, enabled=bf16):
+                return self.sample(obs, 1, cfg_weight=0.0)[:, :, 0].float()
         n = candidates or self.hp["candidates"]
-        cand = self.sample(obs, n)  # (E, B, n, act)
+        bf16 = self.hp.get("inference_precision", "fp32") == "bf16"
+        with torch.autocast(obs.device.type, dtype=torch.bfloat16, enabled=bf16):
+            cand = self.sample(obs, n).float()  # (E, B, n, act)
         if n == 1:
             return cand[:, :, 0]
         E, B, _, A = cand.shape

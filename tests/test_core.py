@@ -73,6 +73,29 @@ def test_bf16_training_still_picks_the_rewarded_mode(obs):
         mdpt_lib.fit(bandit(), algo="dql", steps=1, precision="fp16", **SMALL)
 
 
+def test_bf16_inference_samples_near_the_fp32_candidates(dql, obs):
+    """Sampling under bfloat16 autocast (``inference_precision``) moves the actions by bfloat16's
+    rounding, not more; fp32 stays the default and leaves the actions as they were."""
+    policy = dql.policy
+    x = torch.as_tensor(obs).unsqueeze(0)
+    torch.manual_seed(0)
+    fp32 = policy.act(x, dql.guidance, candidates=1)
+    assert policy.hp["inference_precision"] == "fp32"
+    policy.hp["inference_precision"] = "bf16"
+    try:
+        torch.manual_seed(0)
+        bf16 = policy.act(x, dql.guidance, candidates=1)
+    finally:
+        policy.hp["inference_precision"] = "fp32"
+    assert bf16.dtype == torch.float32
+    assert not torch.equal(bf16, fp32)  # it did run in bfloat16
+    assert (bf16 - fp32).abs().max() < 0.1
+    torch.manual_seed(0)
+    assert torch.equal(policy.act(x, dql.guidance, candidates=1), fp32)
+    with pytest.raises(ValueError, match="precision"):
+        mdpt_lib.evaluate(dql, task="hopper", episodes=1, precision="fp16")
+
+
 def test_classifier_free_variant_picks_the_rewarded_mode(obs):
     agent = mdpt_lib.fit(bandit(), algo="cfg", steps=STEPS, seed=0, **SMALL)
     guided, _ = mode_fractions(agent.act(obs))
