@@ -5,7 +5,8 @@
 Times, for ``episodes`` environments stepped together: (a) stepping them in this process, as
 ``mdpt_lib.evaluation`` does; (b) stepping them in worker processes (Gymnasium's AsyncVectorEnv,
 one process per environment); (c) one batched action call of a Diffusion-QL policy (50 candidates per state) and of
-an IDQL policy (32 candidates) at the paper's sizes. Workers can only save part of (a); if (c)
+an IDQL policy (32 candidates) at the paper's sizes, with the candidates sampled in fp32 and, where
+the CPU multiplies bfloat16 natively, under bfloat16 autocast (``inference_precision="bf16"``). Workers can only save part of (a); if (c)
 dominates, they do not pay.
 """
 
@@ -17,6 +18,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 
 
 def in_process(task: str, episodes: int, steps: int) -> float:
@@ -47,7 +49,7 @@ def in_workers(task: str, episodes: int, steps: int) -> float:
     return (time.perf_counter() - start) / steps
 
 
-def policy_call(algo: str, episodes: int, candidates: int) -> float:
+def policy_call(algo: str, episodes: int, candidates: int, precision: str = "fp32") -> float:
     sys.path.insert(0, str(Path(__file__).parent))
     from train_speed import synthetic
 
@@ -58,12 +60,22 @@ def policy_call(algo: str, episodes: int, candidates: int) -> float:
     use_fast_mish_for(10**6)  # what a long run gets: the fused Mish
     trainer = make_trainer(synthetic(1000), algo=algo, steps=1, task="halfcheetah")
     agent = Agent(member(trainer.policy, 0), member(trainer.guidance, 0), algo)
+    agent.policy.hp["inference_precision"] = precision
     obs = np.zeros((episodes, 26), np.float32)
     agent.act(obs, candidates=candidates)
     start = time.perf_counter()
     for _ in range(5):
         agent.act(obs, candidates=candidates)
     return (time.perf_counter() - start) / 5
+
+
+def bf16_native() -> bool:
+    """Whether the CPU multiplies bfloat16 natively (AVX512-BF16 or AMX), where the flag pays."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 def main() -> None:
@@ -92,6 +104,23 @@ def main() -> None:
             policy_call("idql", args.episodes, 32),
         ),
     ]
+    if bf16_native():
+        rows += [
+            (
+                f"DQL action call, {args.episodes} x 50, bf16 sampling",
+                policy_call("dql", args.episodes, 50, "bf16"),
+            ),
+            (
+                f"IDQL action call, {args.episodes} x 32, bf16 sampling",
+                policy_call("idql", args.episodes, 32, "bf16"),
+            ),
+        ]
+    from mdpt_lib.experiments.grid import cpu_model, gemm_gflops
+
+    print(
+        f"CPU: {cpu_model()}, torch threads: {torch.get_num_threads()}, "
+        f"fp32 GEMM {gemm_gflops():.0f} GFLOP/s"
+    )
     print(f"{'per environment step of the whole evaluation':<52} {'ms':>8}")
     for name, seconds in rows:
         print(f"{name:<52} {1000 * seconds:>8.2f}")
