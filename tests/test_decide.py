@@ -189,3 +189,42 @@ def test_stage1_log_holds_only_guidance_first_critic_steps():
     joint["log"] = [{"stage": 2, "step": 100, "q_mean": 50.0}]
     s1 = stage1_log([gf, joint])
     assert list(s1.step) == [100, 200] and set(s1.seed) == {3} and (s1.q_mean == 6.0).all()
+
+
+def test_guidance_first_variants_are_compared_with_joint_at_both_scales(tmp_path):
+    """Guidance-first at a variant scale (hopper's Diffusion-QL with the in-sample critic) is
+    compared with joint at the findings scale and with joint at its own scale; the findings
+    scale's guidance-first only with its own joint; seeds of different scales never pool; the
+    sample-efficiency verdict reads the per-seed steps to the target."""
+    import json
+
+    from mdpt_lib.experiments.decide import decisive
+    from mdpt_lib.experiments.learning import findings_commands
+
+    ds = "bullet-hopper-medium-replay-v0"
+    runs = [
+        ("joint", "learn_eta05", 60.0, 0.0),
+        ("guidance_first", "learn_eta05", 2.0, 0.0),
+        ("joint", "learn_eta05_sarsa", 60.0, 0.0),
+        ("guidance_first", "learn_eta05_sarsa", 60.0, 1.0),
+        ("joint", "learn", 5.0, 0.0),  # not a findings scale of this cell: never read
+    ]
+    for k, (mode, scale, level, slope) in enumerate(runs):
+        r = result(mode, range(5), level, slope=slope)
+        r["job"].update(dataset=ds, scale=scale)
+        (tmp_path / f"{k}.json").write_text(json.dumps(r))
+    table, commands = decisive("guidance_first", ds, tmp_path)
+    t = table[table.algo == "dql"].set_index(["guidance_first_scale", "joint_scale"])
+    assert set(t.index) == {
+        ("learn_eta05", "learn_eta05"),
+        ("learn_eta05_sarsa", "learn_eta05"),
+        ("learn_eta05_sarsa", "learn_eta05_sarsa"),
+    }
+    assert t.loc[("learn_eta05", "learn_eta05"), "verdict"] == "refuted"
+    assert t.loc[("learn_eta05", "learn_eta05"), "efficiency_verdict"] == "refuted"  # never gets there
+    fast = t.loc[("learn_eta05_sarsa", "learn_eta05")]
+    assert fast.verdict.startswith("undecided") and fast.seeds == 5
+    assert fast.efficiency_verdict == "reproduced" and fast.diffusion_saved_ci[0] > 0
+    assert fast.joint == pytest.approx(62.0)  # the five joint seeds of one scale, not ten
+    assert any("--scale learn_eta05_sarsa" in c and "joint guidance_first" in c for c in commands)
+    assert not any("sarsa" in c for c in findings_commands(["hopper"], ["guidance_first"]))

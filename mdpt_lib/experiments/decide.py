@@ -23,8 +23,11 @@ FRACTION = 0.9
 
 
 def final_per_seed(curves: pd.DataFrame, last: int = LAST) -> pd.DataFrame:
-    """Per (dataset, algo, mode, inference, seed): the mean score of its last ``last`` checkpoints."""
+    """Per (dataset, algo, [scale,] mode, inference, seed): the mean score of its last ``last``
+    checkpoints (runs of different scales are kept apart where the curves name their scale)."""
     keys = ["dataset", "algo", "mode", "inference", "seed"]
+    if "scale" in curves:
+        keys.insert(2, "scale")
     ranked = curves.assign(rank=curves.groupby(keys).step.rank(method="first", ascending=False))
     return ranked[ranked["rank"] <= last].groupby(keys, as_index=False).score.mean()
 
@@ -36,18 +39,20 @@ def steps_to(curve: pd.Series, target: float) -> float:
 
 
 def compute_per_seed(results: list[dict]) -> pd.DataFrame:
-    """Per (dataset, algo, mode): training core-seconds per seed over both stages and all jobs."""
+    """Per (dataset, algo, scale, mode): training core-seconds per seed over both stages and all
+    jobs."""
     rows = [
         {
             "dataset": r["job"]["dataset"],
             "algo": r["job"]["algo"],
+            "scale": r["job"].get("scale", ""),
             "mode": r["job"]["mode"],
             "seeds": len(r["job"]["seeds"]),
             "seconds": r["train_wall_seconds"] - r.get("eval_wall_seconds", 0.0),
         }
         for r in results
     ]
-    df = pd.DataFrame(rows).groupby(["dataset", "algo", "mode"], as_index=False).sum()
+    df = pd.DataFrame(rows).groupby(["dataset", "algo", "scale", "mode"], as_index=False).sum()
     return df.assign(seconds_per_seed=df.seconds / df.seeds)
 
 
@@ -60,15 +65,31 @@ def joint_learns(curves: pd.DataFrame, ds: str, algo: str, reps: int, seed: int)
     return bool(len(joint)) and bool(step_table(joint, reps, seed).clears.iloc[-LAST:].all())
 
 
+def _at(df: pd.DataFrame, scale: str | None) -> pd.DataFrame:
+    return df if scale is None or "scale" not in df else df[df.scale == scale]
+
+
 def compare_with_joint(
-    final: pd.DataFrame, curves: pd.DataFrame, ds: str, algo: str, mode: str, reps: int, seed: int
+    final: pd.DataFrame,
+    curves: pd.DataFrame,
+    ds: str,
+    algo: str,
+    mode: str,
+    reps: int,
+    seed: int,
+    joint_scale: str | None = None,
+    mode_scale: str | None = None,
 ) -> dict:
-    """``mode`` against joint training on (``ds``, ``algo``): final guided IQMs over seeds with
-    intervals, the relative change ``mode`` vs joint with its interval, and the verdict."""
+    """``mode`` (at ``mode_scale``) against joint training (at ``joint_scale``; None: whatever
+    scale the frames hold) on (``ds``, ``algo``): final guided IQMs over seeds with intervals, the
+    relative change ``mode`` vs joint with its interval, and the verdict."""
     g = final[(final.dataset == ds) & (final.algo == algo) & (final.inference == "guided")]
-    x = {m: g[g["mode"] == m].sort_values("seed").score.to_numpy() for m in ("joint", mode)}
+    x = {
+        m: _at(g[g["mode"] == m], sc).sort_values("seed").score.to_numpy()
+        for m, sc in (("joint", joint_scale), (mode, mode_scale))
+    }
     row = {"dataset": ds, "algo": algo, "mode": mode, "seeds": min(map(len, x.values()))}
-    row["joint_learns"] = joint_learns(curves, ds, algo, reps, seed)
+    row["joint_learns"] = joint_learns(_at(curves, joint_scale), ds, algo, reps, seed)
     for name, v in (("joint", x["joint"]), (mode, x[mode])):
         row[name] = iqm(v) if len(v) else np.nan
         row[f"{name}_ci"] = (
@@ -85,33 +106,95 @@ def compare_with_joint(
     return row
 
 
+def steps_per_seed(curves: pd.DataFrame, target: float) -> np.ndarray:
+    """Per seed of ``curves`` (one condition's guided curve), the first step at which its score
+    reaches ``target``; a seed that never does counts as one checkpoint interval past its last."""
+    out = []
+    for _, c in curves.groupby("seed"):
+        c = c.set_index("step").score.sort_index()
+        beyond = c.index.max() + (c.index[-1] - c.index[-2] if len(c) > 1 else c.index.max())
+        reached = steps_to(c, target)
+        out.append(reached if np.isfinite(reached) else float(beyond))
+    return np.asarray(out, dtype=float)
+
+
+def _primary_scale(ds: str, algo: str, joint_scales: set[str]) -> str | None:
+    """The findings scale of (``ds``, ``algo``) (``scales.findings_scale``); for a dataset outside
+    the registry, the joint runs' one scale."""
+    from mdpt_lib.data.registry import get_dataset_spec
+    from mdpt_lib.experiments.scales import findings_scale
+
+    try:
+        return findings_scale(get_dataset_spec(ds).task, algo)
+    except (KeyError, ValueError):
+        return next(iter(joint_scales)) if len(joint_scales) == 1 else None
+
+
 def guidance_first_table(
     results: list[dict], curves: pd.DataFrame, reps: int = 2000, seed: int = 0
 ) -> pd.DataFrame:
-    """Per (dataset, algo) with both joint and guidance-first runs: ``compare_with_joint``, steps
-    to ``FRACTION`` of joint's final IQM, the area under each IQM curve (mean over checkpoints),
-    and the total training compute per seed of each schedule."""
+    """Per (dataset, algo, guidance-first scale, joint scale): ``compare_with_joint``, the
+    diffusion steps each schedule needs to reach ``FRACTION`` of joint's final IQM (of the IQM
+    curve, and per seed: ``diffusion_saved`` with its interval and ``efficiency_verdict``), the
+    area under each IQM curve (mean over checkpoints), and the total training compute per seed of
+    each schedule. Guidance-first runs of a scale are compared with the joint runs of the
+    findings scale and, where there are any, with the joint runs of their own scale (a variant
+    such as another critic pretraining form: the schedule alone, the setting held fixed)."""
+    if "scale" not in curves:
+        curves = curves.assign(scale="")
     final = final_per_seed(curves)
     guided = curves[curves.inference == "guided"]
-    compute = compute_per_seed(results).set_index(["dataset", "algo", "mode"]).seconds_per_seed
+    compute = compute_per_seed(results).set_index(["dataset", "algo", "scale", "mode"])
+    compute = compute.seconds_per_seed
     rows = []
     for (ds, algo), g in final.groupby(["dataset", "algo"]):
-        if not {"joint", "guidance_first"} <= set(g["mode"]):
-            continue
-        row = compare_with_joint(final, curves, ds, algo, "guidance_first", reps, seed)
-        target = FRACTION * row["joint"]
-        for m in ("joint", "guidance_first"):
-            c = guided[(guided.dataset == ds) & (guided.algo == algo) & (guided["mode"] == m)]
-            c = c.groupby("step").score.apply(lambda s: iqm(s.to_numpy()))
-            row[f"{m}_steps_to_target"] = steps_to(c, target)
-            row[f"{m}_auc"] = float(c.mean())
-            row[f"{m}_seconds_per_seed"] = compute.get((ds, algo, m), np.nan)
-        row["diffusion_saved"] = (
-            1 - row["guidance_first_steps_to_target"] / row["joint_steps_to_target"]
-        )
-        row["verdict"] = gf_verdict(row)
-        rows.append(row)
+        joint_scales = set(g[g["mode"] == "joint"].scale)
+        primary = _primary_scale(ds, algo, joint_scales)
+        for gf_scale in sorted(set(g[g["mode"] == "guidance_first"].scale)):
+            pairs = [sc for sc in (primary, gf_scale) if sc in joint_scales]
+            for joint_scale in dict.fromkeys(pairs):
+                scales = {"joint": joint_scale, "guidance_first": gf_scale}
+                row = compare_with_joint(
+                    final, curves, ds, algo, "guidance_first", reps, seed, joint_scale, gf_scale
+                )
+                row.update(joint_scale=joint_scale, guidance_first_scale=gf_scale)
+                target = FRACTION * row["joint"]
+                per_seed = {}
+                for m, sc in scales.items():
+                    c = guided[(guided.dataset == ds) & (guided.algo == algo)]
+                    c = c[(c["mode"] == m) & (c.scale == sc)]
+                    per_seed[m] = steps_per_seed(c, target)
+                    c = c.groupby("step").score.apply(lambda v: iqm(v.to_numpy()))
+                    row[f"{m}_steps_to_target"] = steps_to(c, target)
+                    row[f"{m}_auc"] = float(c.mean())
+                    row[f"{m}_seconds_per_seed"] = compute.get((ds, algo, sc, m), np.nan)
+                row.update(efficiency(per_seed["guidance_first"], per_seed["joint"], reps, seed))
+                row["verdict"] = gf_verdict(row)
+                rows.append(row)
     return pd.DataFrame(rows)
+
+
+def efficiency(gf_steps: np.ndarray, joint_steps: np.ndarray, reps: int, seed: int) -> dict:
+    """The diffusion training guidance-first saves: 1 - IQM(its steps to the target) / IQM(joint's),
+    seeds as the unit, with a 95% bootstrap interval, and the verdict on the paper's claim that it
+    needs less (reproduced where the interval lies above 0, refuted where below)."""
+    nan = float("nan")
+    out = {"diffusion_saved": nan, "diffusion_saved_ci": (nan, nan)}
+    if len(gf_steps) and len(joint_steps):
+        out["diffusion_saved"] = -relative_change(iqm(gf_steps), iqm(joint_steps))
+    if min(len(gf_steps), len(joint_steps)) > 1:
+        low, high = bootstrap_ratio_ci(gf_steps, joint_steps, iqm, reps, seed=seed)
+        out["diffusion_saved_ci"] = (-high, -low)
+    low, high = out["diffusion_saved_ci"]
+    if not np.isfinite(low):
+        out["efficiency_verdict"] = "undecided: one seed, no interval"
+    elif low > 0:
+        out["efficiency_verdict"] = "reproduced"
+    elif high < 0:
+        out["efficiency_verdict"] = "refuted"
+    else:
+        out["efficiency_verdict"] = "undecided: the interval spans 0"
+    return out
 
 
 def necessity_table(curves: pd.DataFrame, reps: int = 2000, seed: int = 0) -> pd.DataFrame:
@@ -221,8 +304,9 @@ def decisive(finding: str, dataset_id: str, folder=None) -> tuple[pd.DataFrame, 
     spec = get_dataset_spec(dataset_id)
     conditions = FINDING_CONDITIONS[finding]
     level = SAME_DATA.get(spec.level, spec.level)  # the runner's (D4RL) name of the level
-    commands = findings_commands([spec.task], list(conditions), levels=[level])
-    results, curves = load_findings(folder)
+    variants = finding == "guidance_first"  # guidance-first is also run at variant scales
+    commands = findings_commands([spec.task], list(conditions), [level], variants)
+    results, curves = load_findings(folder, variants=variants)
     results = [r for r in results if r["job"]["dataset"] == dataset_id]
     curves = curves[curves.dataset == dataset_id] if not curves.empty else curves
     if curves.empty or not set(conditions) & set(curves["mode"]):
@@ -234,10 +318,11 @@ def decisive(finding: str, dataset_id: str, folder=None) -> tuple[pd.DataFrame, 
 
 def with_intervals(table: pd.DataFrame, digits: int = 1) -> pd.DataFrame:
     """``table`` for reading: each column ``x`` that has an ``x_ci`` beside it shown as
-    "x [low, high]" (relative changes as percentages), the ``_ci`` columns dropped."""
+    "x [low, high]" (relative changes and the diffusion saved as percentages), the ``_ci``
+    columns dropped."""
     shown = table.copy()
     for col in [c for c in table if f"{c}_ci" in table]:
-        pct = col == "change"
+        pct = col in ("change", "diffusion_saved")
 
         def fmt(v: float, ci: tuple, pct: bool = pct) -> str:
             f = (lambda x: f"{x:+.0%}") if pct else (lambda x: f"{x:.{digits}f}")

@@ -226,30 +226,36 @@ def load(
 
 
 def load_findings(
-    folder=None, modes: tuple[str, ...] | None = None
+    folder=None, modes: tuple[str, ...] | None = None, variants: bool = False
 ) -> tuple[list[dict], pd.DataFrame]:
     """The result files that decide the findings: each (task, algorithm) at its
-    ``scales.findings_scale`` (Diffusion-QL on hopper at eta 0.5, the rest at ``learn``)."""
+    ``scales.findings_scale`` (Diffusion-QL on hopper at eta 0.5, the rest at ``learn``) and, with
+    ``variants``, at its ``scales.findings_variants`` too (the curves' ``scale`` column tells
+    them apart: pool nothing across it)."""
     from mdpt_lib.data.registry import get_dataset_spec
-    from mdpt_lib.experiments.scales import findings_scale
+    from mdpt_lib.experiments.scales import findings_scale, findings_variants
 
-    results = [
-        r
-        for r in load(None, folder, modes)[0]
-        if r["job"]["scale"]
-        == findings_scale(get_dataset_spec(r["job"]["dataset"]).task, r["job"]["algo"])
-    ]
+    def wanted(job: dict) -> tuple[str, ...]:
+        task = get_dataset_spec(job["dataset"]).task
+        own = (findings_scale(task, job["algo"]),)
+        return own + findings_variants(task, job["algo"]) if variants else own
+
+    results = [r for r in load(None, folder, modes)[0] if r["job"]["scale"] in wanted(r["job"])]
     return results, curve_frame(results)
 
 
 def findings_commands(
-    tasks: list[str], modes: list[str], levels: list[str] = ("medium-replay",)
+    tasks: list[str],
+    modes: list[str],
+    levels: list[str] = ("medium-replay",),
+    variants: bool = False,
 ) -> list[str]:
     """The runner commands that train ``modes`` of both algorithms on ``tasks`` at their findings
-    scales (each algorithm only the modes of ``DECISIVE_MODES`` it has), one command per group of
-    (task, algo) cells that share a scale and modes."""
+    scales (and, with ``variants``, at their variant scales: those modes and the joint runs
+    they are compared with), each algorithm only the modes of ``DECISIVE_MODES`` it has, one
+    command per group of (task, algo) cells that share a scale and modes."""
     from mdpt_lib.algos import PAPER_ALGOS
-    from mdpt_lib.experiments.scales import findings_scale
+    from mdpt_lib.experiments.scales import findings_scale, findings_variants
 
     groups: dict[tuple[str, str, tuple[str, ...]], list[str]] = {}
     for task in tasks:
@@ -257,6 +263,9 @@ def findings_commands(
             own = tuple(m for m in modes if m in DECISIVE_MODES[algo])
             if own:
                 groups.setdefault((findings_scale(task, algo), task, own), []).append(algo)
+            for scale in findings_variants(task, algo) if variants and own else ():
+                with_joint = own if "joint" in own else ("joint", *own)
+                groups.setdefault((scale, task, with_joint), []).append(algo)
     return [
         f"python -m mdpt_lib.experiments run learning --scale {scale} --tasks {task} "
         f"--levels {' '.join(levels)} --algos {' '.join(algos)} --modes {' '.join(own)}"

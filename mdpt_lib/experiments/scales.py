@@ -145,3 +145,16 @@ def findings_scale(task: str, algo: str) -> str:
     from mdpt_lib.envs import get_task
 
     return FINDINGS_SCALES.get((get_task(task).name, algo), FINDINGS_DEFAULT_SCALE)
+
+
+# Variants of a findings scale that change one named setting, run for guidance-first and reported
+# beside the findings scale's own runs: Diffusion-QL's critic pretrained in-sample on hopper
+# (``pretrain_form="sarsa"``; PAPER.md asks for both pretraining forms, the better one the default).
+FINDINGS_VARIANTS: dict[tuple[str, str], tuple[str, ...]] = {("hopper", "dql"): ("learn_eta05_sarsa",)}
+
+
+def findings_variants(task: str, algo: str) -> tuple[str, ...]:
+    """The variant scales of ``task``'s and ``algo``'s findings scale (``FINDINGS_VARIANTS``)."""
+    from mdpt_lib.envs import get_task
+
+    return FINDINGS_VARIANTS.get((get_task(task).name, algo), ())
