@@ -19,13 +19,17 @@ from mdpt_lib.measure import COUNTS
 
 @dataclass
 class EvalResult:
-    """Per-episode undiscounted ``returns``, D4RL-normalised ``scores`` (0 random, 100 expert), ``lengths``."""
+    """Per-episode undiscounted ``returns``, D4RL-normalised ``scores`` (0 random, 100 expert),
+    ``lengths`` and ``distances``: how far the robot's base moved forward (x, metres; NaN where the
+    environment does not expose it). A long episode that went nowhere is a policy that learned to
+    stand, not to move."""
 
     task: str
     returns: np.ndarray
     scores: np.ndarray
     lengths: np.ndarray
     selection: dict = field(default_factory=dict)  # SelectionStats of guided candidate selection
+    distances: np.ndarray | None = None
 
     @property
     def mean_score(self) -> float:
@@ -37,6 +41,7 @@ class EvalResult:
             "returns": self.returns.tolist(),
             "scores": self.scores.tolist(),
             "lengths": self.lengths.tolist(),
+            **({} if self.distances is None else {"distances": self.distances.tolist()}),
             **self.selection,
         }
 
@@ -54,6 +59,7 @@ def run_episodes(
     envs = [make_env(spec.name) for _ in range(episodes)]
 
     obs = np.stack([env.reset(seed=seed + k)[0] for k, env in enumerate(envs)]).astype(np.float32)
+    start = np.array([_base_x(env) for env in envs])
     returns = np.zeros(episodes)
     lengths = np.zeros(episodes, dtype=int)
     active = np.arange(episodes)
@@ -69,9 +75,18 @@ def run_episodes(
             if not (term or trunc or lengths[k] >= max_steps):
                 still.append(k)
         active = np.asarray(still, dtype=int)
+    distances = np.array([_base_x(env) for env in envs]) - start
     for env in envs:
         env.close()
-    return EvalResult(spec.name, returns, np.asarray(normalized_score(spec.name, returns)), lengths)
+    scores = np.asarray(normalized_score(spec.name, returns))
+    return EvalResult(spec.name, returns, scores, lengths, distances=distances)
+
+
+def _base_x(env) -> float:
+    """The x coordinate (metres) of a pybullet locomotion robot's base, NaN for other envs."""
+    robot = getattr(env.unwrapped, "robot", None)
+    xyz = getattr(robot, "body_xyz", None)
+    return float(xyz[0]) if xyz is not None else float("nan")
 
 
 def evaluate(

@@ -253,3 +253,14 @@ def test_evaluate_is_reproducible(idql):
     assert a.returns.shape == (2,) and a.scores.shape == (2,)
     np.testing.assert_array_equal(a.returns, b.returns)
     np.testing.assert_allclose(a.scores, mdpt_lib.normalized_score("hopper", a.returns))
+
+
+def test_episodes_record_how_far_the_robot_went():
+    """A policy that holds every joint still goes (nearly) nowhere; one that pushes hard moves the
+    base: the distances tell a long, standing episode from locomotion."""
+    from mdpt_lib.evaluation import run_episodes
+
+    still = run_episodes("hopper", lambda o: np.zeros((len(o), 3), np.float32), 2, seed=0, max_steps=50)
+    assert still.distances.shape == (2,) and np.isfinite(still.distances).all()
+    assert np.abs(still.distances).max() < 0.5
+    assert "distances" in still.to_dict()
