@@ -347,3 +347,17 @@ def test_swap_verdicts_follow_the_intervals():
         v[("cross_algorithm", "DQL policy + IDQL guidance vs DQL (own guidance)")] == "reproduced"
     )
     assert v[("cross_algorithm", "IDQL policy + DQL guidance vs DQL (own guidance)")] == "refuted"
+
+
+def test_committed_swaps_are_found_by_dataset_or_their_command_given(tmp_path):
+    import json
+
+    from mdpt_lib.experiments.transfer import load_swaps, swaps_command
+
+    ds = "bullet-hopper-medium-replay-v0"
+    assert load_swaps(ds, tmp_path) is None
+    assert swaps_command(ds).startswith(
+        "python -m mdpt_lib.experiments swaps learning --tasks hopper --levels medium-replay"
+    )
+    (tmp_path / f"{ds}.json").write_text(json.dumps({"dataset": ds, "seeds": [0, 1], "rows": []}))
+    assert load_swaps(ds, tmp_path)["seeds"] == [0, 1]

@@ -242,3 +242,25 @@ def swap_verdicts(df: pd.DataFrame, reps: int = 2000, seed: int = 0) -> pd.DataF
                 }
             )
     return pd.DataFrame(rows)
+
+
+def load_swaps(dataset_id: str, folder=None) -> dict | None:
+    """The committed decisive swaps of ``dataset_id`` (``results/swaps/<dataset>.json``: its rows,
+    seeds per algorithm and the command that wrote it), or None where they have not been run."""
+    import json
+    from pathlib import Path
+
+    path = Path(folder or SWAPS) / f"{dataset_id}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def swaps_command(dataset_id: str) -> str:
+    """The command that writes the decisive swaps of ``dataset_id`` from the kept joint agents."""
+    from mdpt_lib.data.registry import SAME_DATA, get_dataset_spec
+
+    spec = get_dataset_spec(dataset_id)
+    level = SAME_DATA.get(spec.level, spec.level)
+    return (
+        f"python -m mdpt_lib.experiments swaps learning --tasks {spec.task} --levels {level} "
+        "--seeds 0 1 2 3 4"
+    )
