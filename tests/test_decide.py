@@ -170,7 +170,7 @@ def test_decisive_reads_one_dataset_and_always_says_how_to_run_it(tmp_path):
     (tmp_path / "other.json").write_text(json.dumps(other))
     table, _ = decisive("guidance_first", ds, tmp_path)
     assert list(table.dataset) == [ds]
-    assert table.verdict.iloc[0] == "reproduced"
+    assert table.verdict.iloc[0] == "reproduced (provisional: 3 of 5 seeds)"
     shown = with_intervals(table)
     assert not [c for c in shown if c.endswith("_ci")]
     assert shown.change.iloc[0].startswith("+") and "[" in shown.change.iloc[0]

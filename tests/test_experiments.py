@@ -347,6 +347,12 @@ def test_swap_verdicts_follow_the_intervals():
         v[("cross_algorithm", "DQL policy + IDQL guidance vs DQL (own guidance)")] == "reproduced"
     )
     assert v[("cross_algorithm", "IDQL policy + DQL guidance vs DQL (own guidance)")] == "refuted"
+    # on fewer seeds than the protocol's five the same verdict is marked provisional
+    two = pd.DataFrame(rows).query("seed < 2")
+    v2 = swap_verdicts(two, reps=500).set_index(["claim", "policy"]).verdict
+    assert v2[("cross_algorithm", "IDQL policy + DQL guidance vs DQL (own guidance)")] == (
+        "refuted (provisional: 2 of 5 seeds)"
+    )
 
 
 def test_committed_swaps_are_found_by_dataset_or_their_command_given(tmp_path):

@@ -21,6 +21,17 @@ LAST = 3
 FRACTION = 0.9
 """Diffusion steps to reach this fraction of joint's final IQM measure sample efficiency."""
 
+PROTOCOL_SEEDS = 5
+"""Seeds per condition of the decisive protocol; a verdict on fewer is marked provisional."""
+
+
+def provisional(verdict: str, seeds: int) -> str:
+    """``verdict`` as it stands, marked provisional where it rests on fewer than ``PROTOCOL_SEEDS``
+    seeds (a bootstrap interval over two or three seeds is a rough one)."""
+    if verdict.startswith("undecided") or seeds >= PROTOCOL_SEEDS:
+        return verdict
+    return f"{verdict} (provisional: {seeds} of {PROTOCOL_SEEDS} seeds)"
+
 
 def final_per_seed(curves: pd.DataFrame, last: int = LAST) -> pd.DataFrame:
     """Per (dataset, algo, [scale,] mode, inference, seed): the mean score of its last ``last``
@@ -169,7 +180,8 @@ def guidance_first_table(
                     row[f"{m}_auc"] = float(c.mean())
                     row[f"{m}_seconds_per_seed"] = compute.get((ds, algo, sc, m), np.nan)
                 row.update(efficiency(per_seed["guidance_first"], per_seed["joint"], reps, seed))
-                row["verdict"] = gf_verdict(row)
+                row["efficiency_verdict"] = provisional(row["efficiency_verdict"], row["seeds"])
+                row["verdict"] = provisional(gf_verdict(row), row["seeds"])
                 rows.append(row)
     return pd.DataFrame(rows)
 

@@ -189,11 +189,13 @@ def swap_verdicts(df: pd.DataFrame, reps: int = 2000, seed: int = 0) -> pd.DataF
       the stronger native algorithm's (each policy with its own guidance); reproduced where the
       interval rules out a loss beyond ``EQUIVALENCE_MARGIN``, refuted where it lies below 0.
     """
+    from mdpt_lib.experiments.decide import provisional
     from mdpt_lib.stats import bootstrap_ratio_ci, iqm, relative_change
 
     rows = []
     for algo in PAPER_ALGOS:
         c = iqr_change(df, algo, reps, seed)
+        n_seeds = df[df.policy == algo].seed.nunique()
         if not np.isfinite(c["low"]):
             verdict = "undecided: no interval (one seed, or an IQR of 0)"
         elif c["high"] < 0:
@@ -206,9 +208,10 @@ def swap_verdicts(df: pd.DataFrame, reps: int = 2000, seed: int = 0) -> pd.DataF
             {
                 "claim": "double_guidance_iqr",
                 "policy": algo,
+                "seeds": n_seeds,
                 "change": c["change"],
                 "change_ci": (c["low"], c["high"]),
-                "verdict": verdict,
+                "verdict": provisional(verdict, n_seeds),
             }
         )
     seeds = per_seed(df)
@@ -236,9 +239,10 @@ def swap_verdicts(df: pd.DataFrame, reps: int = 2000, seed: int = 0) -> pd.DataF
                 {
                     "claim": "cross_algorithm",
                     "policy": f"{name} vs {stronger.upper()} (own guidance)",
+                    "seeds": len(x),
                     "change": value,
                     "change_ci": ci,
-                    "verdict": verdict,
+                    "verdict": provisional(verdict, len(x)),
                 }
             )
     return pd.DataFrame(rows)
