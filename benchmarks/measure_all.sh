@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Every speed measurement of the compute chapter, in one run on a quiet machine (no other job
+# running: two processes with torch threads on two cores ruin each other's timings).
+#   bash benchmarks/measure_all.sh /path/to/Diffusion-Policies-for-Offline-RL > results/benchmarks/<date>-<cpu>.txt
+# The official Diffusion-QL checkout is the user's own (not part of this project); without it the
+# comparison is skipped. The hopper medium-replay dataset must be built (python -m mdpt_lib.data build ...).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+py=${PYTHON:-.venv/bin/python}
+repo=${1:-}
+run() { echo; echo "\$ $*"; "$@" 2>&1 | grep -v -i "warn"; }
+echo "CPU: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; $(date -u +%FT%TZ); commit $(git rev-parse --short HEAD)"
+run env MDPT_FAST_MISH=auto "$py" benchmarks/startup.py --repeats 3
+run env OMP_NUM_THREADS=1 "$py" benchmarks/evaluation.py --steps 200
+if [ -n "$repo" ]; then
+  run env MDPT_FAST_MISH=auto "$py" benchmarks/official_dql_speed.py --repo "$repo" --steps 100 --seeds 1 5 --threads 2
+  run env MDPT_FAST_MISH=0 "$py" benchmarks/official_dql_speed.py --repo "$repo" --steps 100 --seeds 1 5 --threads 2
+fi
+run env MDPT_FAST_MISH=auto "$py" benchmarks/train_speed.py --seeds 1 5 --steps 100 --configs idql:joint dql:joint
+run env MDPT_FAST_MISH=0 "$py" benchmarks/train_speed.py --seeds 1 5 --steps 100 --configs idql:joint dql:joint
+echo; echo "done $(date -u +%FT%TZ)"
