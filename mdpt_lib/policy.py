@@ -198,13 +198,13 @@ class DiffusionPolicy(EnsembleModule):
         classifier-free model, the unconditioned one). The rule (``selection``) and temperature
         (``select_beta``) are the guidance's hyperparameters; ``stats`` collects what selection did.
         """
+        bf16 = self.hp.get("inference_precision", "fp32") == "bf16"
+        autocast = torch.autocast(obs.device.type, dtype=torch.bfloat16, enabled=bf16)
         if guidance is None:
-            bf16 = self.hp.get("inference_precision", "fp32") == "bf16"
-            with torch.autocast(obs.device.type, dtype=torch.bfloat16, enabled=bf16):
+            with autocast:
                 return self.sample(obs, 1, cfg_weight=0.0)[:, :, 0].float()
         n = candidates or self.hp["candidates"]
-        bf16 = self.hp.get("inference_precision", "fp32") == "bf16"
-        with torch.autocast(obs.device.type, dtype=torch.bfloat16, enabled=bf16):
+        with autocast:
             cand = self.sample(obs, n).float()  # (E, B, n, act)
         if n == 1:
             return cand[:, :, 0]

@@ -287,6 +287,7 @@ def compute_table(results: list[dict]) -> pd.DataFrame:
             {
                 "dataset": job["dataset"],
                 "algo": job["algo"],
+                "mode": job["mode"],
                 "seeds": "-".join(map(str, job["seeds"])),
                 "scale": job["scale"],
                 "steps": m["diffusion_steps"],
