@@ -18,7 +18,7 @@ from mdpt_lib.data.layouts import (
     validate_transitions,
 )
 from mdpt_lib.data.load import load_dataset
-from mdpt_lib.data.registry import UnknownDatasetError
+from mdpt_lib.data.registry import UnknownDatasetError, dataset_id, get_dataset_spec
 from mdpt_lib.envs import TASKS
 
 OBS, ACT = TASKS["hopper"].obs_dim, TASKS["hopper"].act_dim
@@ -251,6 +251,15 @@ def test_build_is_used_and_validated(tmp_path, monkeypatch):
         DatasetError, match=r"bad\.hdf5: rewards has NaN or inf values in 1 of 8 rows"
     ):
         load_dataset("hopper-bullet-medium-v0")
+
+
+@pytest.mark.parametrize(
+    "id_, level", [("bullet-hopper-medium-replay-v0", "medium-replay"), ("hopper-bullet-mixed-v0", "mixed")]
+)
+def test_id_level_names_the_level_as_its_family_does(id_, level):
+    spec = get_dataset_spec(id_)
+    assert spec.id_level == level
+    assert dataset_id(spec.task, level, family=spec.family) == id_
 
 
 # ---- errors -------------------------------------------------------------------------------------

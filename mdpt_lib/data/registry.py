@@ -80,6 +80,12 @@ class DatasetSpec:
     def published(self) -> PublishedStats | None:
         return PUBLISHED.get((self.task, self.level))
 
+    @property
+    def id_level(self) -> str:
+        """The level as this id's family names it (``--levels`` of the experiment runner):
+        D4RL's "medium-replay" for the mixed data of a ``bullet-*`` id."""
+        return SAME_DATA.get(self.level, self.level) if self.family == "d4rl" else self.level
+
 
 def _canonical(level: str) -> str:
     return {v: k for k, v in SAME_DATA.items()}.get(level, level)

@@ -308,16 +308,15 @@ def decisive(finding: str, dataset_id: str, folder=None) -> tuple[pd.DataFrame, 
     """The committed decisive table of ``finding`` ("necessity" or "guidance_first") for one
     registry dataset (empty where its conditions have no result files yet), and the runner commands
     that train its conditions at the findings scales (finished seeds are skipped when rerun)."""
-    from mdpt_lib.data.registry import SAME_DATA, get_dataset_spec
+    from mdpt_lib.data.registry import get_dataset_spec
     from mdpt_lib.experiments.learning import findings_commands, load_findings
 
     if finding not in FINDING_CONDITIONS:
         raise ValueError(f"unknown finding {finding!r}: one of {', '.join(FINDING_CONDITIONS)}")
     spec = get_dataset_spec(dataset_id)
     conditions = FINDING_CONDITIONS[finding]
-    level = SAME_DATA.get(spec.level, spec.level)  # the runner's (D4RL) name of the level
     variants = finding == "guidance_first"  # guidance-first is also run at variant scales
-    commands = findings_commands([spec.task], list(conditions), [level], variants)
+    commands = findings_commands([spec.task], list(conditions), [spec.id_level], variants)
     results, curves = load_findings(folder, variants=variants)
     results = [r for r in results if r["job"]["dataset"] == dataset_id]
     curves = curves[curves.dataset == dataset_id] if not curves.empty else curves

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from mdpt_lib.data.build import dataset_file
-from mdpt_lib.data.registry import SAME_DATA, get_dataset_spec
+from mdpt_lib.data.registry import get_dataset_spec
 from mdpt_lib.experiments.grid import RESULTS, Job, load_results
 from mdpt_lib.experiments.scales import get_scale
 
@@ -26,7 +26,7 @@ def command(job: Job | dict) -> str:
     """The command that (re)generates ``job``'s result file (it runs the job's whole dataset cell)."""
     job = Job(**{**job, "seeds": tuple(job["seeds"])}) if isinstance(job, dict) else job
     spec = get_dataset_spec(job.dataset)
-    level = SAME_DATA.get(spec.level, spec.level) if spec.family == "d4rl" else spec.level
+    level = spec.id_level
     return (
         f"python -m mdpt_lib.experiments run {job.experiment} --scale {job.scale} "
         f"--tasks {spec.task} --levels {level} --seeds-per-job {len(job.seeds)}"

@@ -260,11 +260,10 @@ def load_swaps(dataset_id: str, folder=None) -> dict | None:
 
 def swaps_command(dataset_id: str) -> str:
     """The command that writes the decisive swaps of ``dataset_id`` from the kept joint agents."""
-    from mdpt_lib.data.registry import SAME_DATA, get_dataset_spec
+    from mdpt_lib.data.registry import get_dataset_spec
 
     spec = get_dataset_spec(dataset_id)
-    level = SAME_DATA.get(spec.level, spec.level)
     return (
-        f"python -m mdpt_lib.experiments swaps learning --tasks {spec.task} --levels {level} "
+        f"python -m mdpt_lib.experiments swaps learning --tasks {spec.task} --levels {spec.id_level} "
         "--seeds 0 1 2 3 4"
     )
