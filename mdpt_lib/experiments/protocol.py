@@ -1,0 +1,177 @@
+"""The decisive protocol's bill: which training cells the findings need, how many of their seeds
+have committed results (and, for the transfer study, kept agents), and what the rest will cost.
+
+A cell is one (dataset, algorithm, scale, mode) trained at ``decide.PROTOCOL_SEEDS`` seeds by the
+learning runner. The findings' tasks are ``TASKS``; each (task, algorithm) trains at its findings
+scale, and guidance-first also at its variant scales (``scales.FINDINGS_VARIANTS``) beside a joint
+run of the same scale. The core-hours still to spend are predicted from the committed files' own
+measured time per seed (``_cost_per_seed``). Not in the bill yet: the classifier-free variant
+(``algo="cfg"``) and the mismatched guidance (IDQL trained on another dataset of the task), which
+the learning runner does not train.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+TASKS: dict[str, tuple[str, ...]] = {
+    "necessity": ("hopper",),
+    "guidance_first": ("hopper", "halfcheetah"),
+    "transfer": ("hopper",),
+}
+"""The tasks (medium-replay data) on which each finding is decided."""
+
+LEVEL = "medium-replay"
+
+
+def cells() -> pd.DataFrame:
+    """One row per training cell the protocol needs: dataset, algo, scale, mode and the findings
+    (comma-separated) that need it."""
+    from mdpt_lib.algos import PAPER_ALGOS
+    from mdpt_lib.data.registry import dataset_id
+    from mdpt_lib.experiments.decide import FINDING_CONDITIONS
+    from mdpt_lib.experiments.learning import DECISIVE_MODES
+    from mdpt_lib.experiments.scales import findings_scale, findings_variants
+
+    needed: dict[tuple[str, str, str, str], list[str]] = {}
+    for finding, tasks in TASKS.items():
+        conditions = FINDING_CONDITIONS.get(finding, ())  # transfer: the joint agents only
+        for task in tasks:
+            ds = dataset_id(task, LEVEL)
+            for algo in PAPER_ALGOS:
+                own = [m for m in conditions if m in DECISIVE_MODES[algo]]
+                if conditions and not own:
+                    continue
+                scales = [findings_scale(task, algo)]
+                if finding == "guidance_first":
+                    scales += list(findings_variants(task, algo))
+                for scale in scales:
+                    for mode in ("joint", *own):
+                        needed.setdefault((ds, algo, scale, mode), []).append(finding)
+    return pd.DataFrame(
+        [(*k, ", ".join(dict.fromkeys(v))) for k, v in needed.items()],
+        columns=["dataset", "algo", "scale", "mode", "findings"],
+    )
+
+
+def _seconds_per_seed(results: list[dict]) -> pd.DataFrame:
+    rows = [
+        {
+            "dataset": r["job"]["dataset"],
+            "algo": r["job"]["algo"],
+            "scale": r["job"]["scale"],
+            "mode": r["job"]["mode"],
+            "seconds_per_seed": r["wall_seconds"] / len(r["job"]["seeds"]),
+        }
+        for r in results
+    ]
+    return pd.DataFrame(rows, columns=["dataset", "algo", "scale", "mode", "seconds_per_seed"])
+
+
+def _cost_per_seed(cost: pd.DataFrame, cell) -> float:
+    """Core-hours per seed of ``cell``: the mean over its own files, else over the files of the
+    same algorithm and mode, of the same algorithm and scale, of the same algorithm."""
+    algo = cost[cost.algo == cell.algo]
+    for like in (
+        algo[
+            (algo.dataset == cell.dataset)
+            & (algo.scale == cell.scale)
+            & (algo["mode"] == cell.mode)
+        ],
+        algo[algo["mode"] == cell.mode],
+        algo[algo.scale == cell.scale],
+        algo,
+    ):
+        if len(like):
+            return float(like.seconds_per_seed.mean() / 3600)
+    return np.nan
+
+
+def progress(folder=None, agents_folder=None, seeds: int | None = None) -> pd.DataFrame:
+    """Per protocol cell: the seeds with a committed result file (``seeds_done``), those still to
+    train (``seeds_left``), the joint agents kept for the transfer study (``agents_kept``, joint
+    cells of its tasks), the measured core-hours per seed and the predicted core-hours left, and
+    the command that trains the missing seeds (one job per seed, one core each). Seeds whose
+    result is committed but whose agent is not kept (``agents_to_retrain``) are trained again into
+    an empty ``--out`` and kept; their cost is in ``core_h_left``."""
+    from mdpt_lib.data.registry import get_dataset_spec
+    from mdpt_lib.experiments.decide import PROTOCOL_SEEDS
+    from mdpt_lib.experiments.grid import KEPT_AGENTS, load_results
+
+    seeds = seeds or PROTOCOL_SEEDS
+    results = load_results("learning", folder)
+    done: dict[tuple, set[int]] = {}
+    for r in results:
+        j = r["job"]
+        done.setdefault((j["dataset"], j["algo"], j["scale"], j["mode"]), set()).update(j["seeds"])
+    cost = _seconds_per_seed(results)
+    agents = Path(agents_folder or KEPT_AGENTS)
+    rows = []
+    for cell in cells().itertuples(index=False):
+        key = (cell.dataset, cell.algo, cell.scale, cell.mode)
+        have = sorted(s for s in done.get(key, set()) if s < seeds)
+        left = [s for s in range(seeds) if s not in have]
+        per_seed = _cost_per_seed(cost, cell)
+        kept, retrain = None, []
+        if cell.mode == "joint" and "transfer" in cell.findings:
+            pattern = f"{cell.dataset}__{cell.algo}__joint__seeds*__{cell.scale}__seed*.pt"
+            kept = sorted({int(p.stem.rsplit("seed", 1)[1]) for p in agents.glob(pattern)})
+            # a seed trained before its agent was kept is trained again for the swaps
+            retrain = [s for s in have if s not in kept]
+        spec = get_dataset_spec(cell.dataset)
+        command = (
+            f"python -m mdpt_lib.experiments run learning --scale {cell.scale} --tasks {spec.task} "
+            f"--levels {spec.id_level} --algos {cell.algo} --modes {cell.mode} --seeds-per-job 1 "
+            f"--seeds {' '.join(map(str, left))} --cpus 1"
+            if left
+            else ""
+        )
+        rows.append(
+            {
+                **cell._asdict(),
+                "seeds_done": have,
+                "seeds_left": left,
+                "agents_kept": kept,
+                "agents_to_retrain": retrain,
+                "core_h_per_seed": per_seed,
+                "core_h_left": per_seed * (len(left) + len(retrain)),
+                "command": command,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def summary(table: pd.DataFrame) -> str:
+    """One sentence: cells complete, seed runs left, agents to retrain, core-hours left."""
+    complete = int((table.seeds_left.str.len() == 0).sum())
+    left = int(table.seeds_left.str.len().sum())
+    retrain = int(table.agents_to_retrain.str.len().sum())
+    return (
+        f"{complete} of {len(table)} protocol cells have all their seeds; {left} seed runs remain "
+        f"and {retrain} joint agents are to be trained again for the transfer study: about "
+        f"{table.core_h_left.sum():.1f} core-hours at the measured cost per seed"
+    )
+
+
+def main() -> None:
+    """``python -m mdpt_lib.experiments.protocol``: the bill, then the commands of what is left."""
+    import pandas as pd
+
+    table = progress()
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        print(table.drop(columns="command").round(2).to_string(index=False))
+    print(summary(table) + ".")
+    for command in table.command[table.command != ""]:
+        print("  " + command)
+    retrain = table[table.agents_to_retrain.str.len() > 0]
+    for row in retrain.itertuples():
+        print(
+            f"  retrain for the swaps (empty --out, then keep): {row.algo} {row.scale} joint seeds {row.agents_to_retrain}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,55 @@
+"""The decisive protocol's bill, on synthetic result files and kept agents."""
+
+import json
+
+import pytest
+
+from mdpt_lib.experiments import protocol
+
+HOPPER = "bullet-hopper-medium-replay-v0"
+
+
+def write(folder, algo, scale, mode, seed, wall):
+    job = {"dataset": HOPPER, "algo": algo, "mode": mode, "seeds": [seed], "scale": scale}
+    name = f"{HOPPER}__{algo}__{mode}__seeds{seed}__{scale}.json"
+    (folder / name).write_text(json.dumps({"job": job, "wall_seconds": wall}))
+
+
+def test_the_bill_counts_seeds_agents_and_the_measured_cost(tmp_path):
+    results, agents = tmp_path / "learning", tmp_path / "agents"
+    results.mkdir(), agents.mkdir()
+    for seed in range(5):
+        write(results, "idql", "learn", "joint", seed, wall=3600.0)
+    write(results, "idql", "learn", "guidance_first", 0, wall=7200.0)
+    write(results, "idql", "learn", "guidance_first", 9, wall=7200.0)  # beyond the protocol's seeds
+    for seed in (3, 4):
+        (agents / f"{HOPPER}__idql__joint__seeds{seed}__learn__seed{seed}.pt").write_bytes(b"")
+
+    table = protocol.progress(results, agents).set_index(["dataset", "algo", "scale", "mode"])
+    joint = table.loc[(HOPPER, "idql", "learn", "joint")]
+    assert joint.seeds_done == [0, 1, 2, 3, 4] and joint.seeds_left == []
+    assert joint.agents_kept == [3, 4] and joint.agents_to_retrain == [0, 1, 2]
+    assert joint.core_h_left == pytest.approx(3 * 1.0)  # three agents to train again, 1 h each
+    assert "transfer" in joint.findings and joint.command == ""
+
+    gf = table.loc[(HOPPER, "idql", "learn", "guidance_first")]
+    assert gf.seeds_done == [0] and gf.seeds_left == [1, 2, 3, 4]
+    assert gf.core_h_left == pytest.approx(4 * 2.0)
+    assert gf.command.endswith("--modes guidance_first --seeds-per-job 1 --seeds 1 2 3 4 --cpus 1")
+
+    # no file of the mode: the mean over the files of the same algorithm and scale stands in
+    random = table.loc[(HOPPER, "idql", "learn", "random_guidance")]
+    assert random.seeds_left == [0, 1, 2, 3, 4] and random.core_h_per_seed == pytest.approx(9 / 7)
+    summary = protocol.summary(table.reset_index())
+    assert f"1 of {len(table)} protocol cells" in summary and "3 joint agents" in summary
+
+
+def test_every_finding_task_and_condition_is_a_cell():
+    cells = protocol.cells()
+    halfcheetah = cells[cells.dataset == "bullet-halfcheetah-medium-replay-v0"]
+    assert set(halfcheetah["mode"]) == {"joint", "guidance_first"}  # guidance-first only there
+    hopper = cells[cells.dataset == HOPPER]
+    assert {"no_guidance", "delayed_guidance", "random_guidance", "guidance_first"} <= set(
+        hopper["mode"]
+    )
+    assert not cells.duplicated(["dataset", "algo", "scale", "mode"]).any()
