@@ -53,3 +53,21 @@ def test_every_finding_task_and_condition_is_a_cell():
         hopper["mode"]
     )
     assert not cells.duplicated(["dataset", "algo", "scale", "mode"]).any()
+
+
+def test_job_times_replaces_the_readme_table_and_names_the_cpu(tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[1] / "scripts" / "job_times.py"
+    spec = importlib.util.spec_from_file_location("job_times", path)
+    job_times = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(job_times)
+    assert job_times.short_cpu("AMD EPYC (family 26, model 2; avx2 avx512f)") == "AMD EPYC f26 m2"
+    assert job_times.short_cpu("Intel(R) Xeon(R) Processor (family 6, model 167; amx_bf16)") == (
+        "Intel Xeon f6 m167"
+    )
+    readme = tmp_path / "README.md"
+    readme.write_text(f"before\n\n{job_times.HEADER}\n|---|\n| old row |\n\nafter\n")
+    job_times.write([job_times.HEADER, "|---|", "| new row |"], readme)
+    assert readme.read_text() == f"before\n\n{job_times.HEADER}\n|---|\n| new row |\n\nafter\n"
