@@ -128,3 +128,41 @@ class RunClock:
             f"{s['train_steps']:,} training steps (summed over seeds)"
         )
         return s
+
+
+def step_gflop(algo: str, mode: str, task: str, seed: int = 0, **hparams) -> dict[str, float]:
+    """GFLOP of one training step of each stage for one seed, counted by torch's FLOP counter on
+    random data of ``task``'s sizes (FLOPs depend on the sizes, not the values): ``guidance`` (a
+    stage-1 critic step; 0 where ``mode`` does not pretrain) and ``diffusion`` (a stage-2 step,
+    with the critic's step where it still trains). Steps times these is a run's training compute,
+    independent of the machine that ran it."""
+    import numpy as np
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from mdpt_lib.agent import make_trainer
+    from mdpt_lib.envs import get_task
+
+    spec = get_task(task)
+    rng = np.random.default_rng(seed)
+    rows = 4096
+    data = {
+        "observations": rng.standard_normal((rows, spec.obs_dim)).astype(np.float32),
+        "actions": rng.uniform(-1, 1, (rows, spec.act_dim)).astype(np.float32),
+        "rewards": rng.standard_normal(rows).astype(np.float32),
+        "next_observations": rng.standard_normal((rows, spec.obs_dim)).astype(np.float32),
+        "terminals": np.zeros(rows, bool),
+        "timeouts": np.zeros(rows, bool),
+    }
+    trainer = make_trainer(
+        data, algo=algo, mode=mode, steps=10, guidance_steps=10, seed=seed, task=spec.name, **hparams
+    )
+    out = {"guidance": 0.0}
+    if trainer.mode.pretrain:
+        with FlopCounterMode(display=False) as counter:
+            trainer.guidance_step()
+        out["guidance"] = counter.get_total_flops() / 1e9
+        trainer.guidance.freeze()
+    with FlopCounterMode(display=False) as counter:
+        trainer.diffusion_step()
+    out["diffusion"] = counter.get_total_flops() / 1e9
+    return out

@@ -221,10 +221,50 @@ def test_guidance_first_variants_are_compared_with_joint_at_both_scales(tmp_path
         ("learn_eta05_sarsa", "learn_eta05_sarsa"),
     }
     assert t.loc[("learn_eta05", "learn_eta05"), "verdict"] == "refuted"
-    assert t.loc[("learn_eta05", "learn_eta05"), "efficiency_verdict"] == "refuted"  # never gets there
+    assert (
+        t.loc[("learn_eta05", "learn_eta05"), "efficiency_verdict"] == "refuted"
+    )  # never gets there
     fast = t.loc[("learn_eta05_sarsa", "learn_eta05")]
     assert fast.verdict.startswith("undecided") and fast.seeds == 5
     assert fast.efficiency_verdict == "reproduced" and fast.diffusion_saved_ci[0] > 0
     assert fast.joint == pytest.approx(62.0)  # the five joint seeds of one scale, not ten
     assert any("--scale learn_eta05_sarsa" in c and "joint guidance_first" in c for c in commands)
     assert not any("sarsa" in c for c in findings_commands(["hopper"], ["guidance_first"]))
+
+
+def test_training_compute_counts_both_stages_in_flops():
+    from mdpt_lib.experiments.decide import step_costs
+
+    small = {"all": {"hidden": 32, "critic_hidden": 32, "batch_size": 16}}
+
+    def job(mode, form=None, guidance_steps=0):
+        over = {**small, "dql": {"pretrain_form": form}} if form else small
+        return {
+            "job": {
+                "dataset": "bullet-hopper-medium-replay-v0",
+                "algo": "dql",
+                "mode": mode,
+                "seeds": [0],
+                "scale": form or "paper",
+            },
+            "scale": {"overrides": over},
+            "measure": {"diffusion_steps": 100, "guidance_steps": guidance_steps},
+        }
+
+    costs = step_costs(
+        [
+            job("joint"),
+            job("guidance_first", guidance_steps=100),
+            job("guidance_first", "sarsa", guidance_steps=100),
+        ]
+    )
+    joint = costs.loc[("bullet-hopper-medium-replay-v0", "dql", "paper", "joint")]
+    gf = costs.loc[("bullet-hopper-medium-replay-v0", "dql", "paper", "guidance_first")]
+    sarsa = costs.loc[("bullet-hopper-medium-replay-v0", "dql", "sarsa", "guidance_first")]
+    assert joint.guidance_gflop == 0 and joint.guidance_steps == 0
+    # a joint step is a critic step and an actor step: the same work in two stages
+    assert gf.guidance_gflop > 0 and gf.diffusion_gflop < joint.diffusion_gflop
+    assert gf.tflop == pytest.approx(joint.tflop, rel=1e-6)
+    # the in-sample critic takes its next actions from the data, not from the actor's chain
+    assert sarsa.guidance_gflop < gf.guidance_gflop
+    assert sarsa.diffusion_gflop == pytest.approx(gf.diffusion_gflop)

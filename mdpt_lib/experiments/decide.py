@@ -10,6 +10,8 @@ nothing for guidance-first to improve, and such a dataset is reported as undecid
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 
@@ -65,6 +67,47 @@ def compute_per_seed(results: list[dict]) -> pd.DataFrame:
     ]
     df = pd.DataFrame(rows).groupby(["dataset", "algo", "scale", "mode"], as_index=False).sum()
     return df.assign(seconds_per_seed=df.seconds / df.seeds)
+
+
+@functools.cache
+def _step_gflop(algo: str, mode: str, task: str, hparams: tuple) -> dict[str, float]:
+    from mdpt_lib.measure import step_gflop
+
+    return step_gflop(algo, mode, task, **dict(hparams))
+
+
+def step_costs(results: list[dict]) -> pd.DataFrame:
+    """Per (dataset, algo, scale, mode): GFLOP of one stage-1 step (``guidance_gflop``, 0 without
+    stage 1) and of one stage-2 step (``diffusion_gflop``) of one seed at the sizes the jobs ran
+    (``measure.step_gflop``), the stage-1 steps, and the training compute of one seed in TFLOP
+    over both stages (``tflop``): the machine-independent form of the total-compute comparison.
+    Results without step counts or scale (``measure``, ``scale``) are left out."""
+    from mdpt_lib.data.registry import get_dataset_spec
+
+    keys = ["dataset", "algo", "scale", "mode"]
+    rows = []
+    for r in (r for r in results if "measure" in r and "scale" in r):
+        job, m = r["job"], r["measure"]
+        overrides = r["scale"]["overrides"]
+        hp = {**overrides.get("all", {}), **overrides.get(job["algo"], {})}
+        task = get_dataset_spec(job["dataset"]).task
+        g = _step_gflop(job["algo"], job["mode"], task, tuple(sorted(hp.items())))
+        stage1 = m.get("guidance_steps", 0) if g["guidance"] else 0
+        tflop = (stage1 * g["guidance"] + m["diffusion_steps"] * g["diffusion"]) / 1e3
+        rows.append([job[k] for k in keys] + [g["guidance"], g["diffusion"], stage1, tflop])
+    columns = [*keys, "guidance_gflop", "diffusion_gflop", "guidance_steps", "tflop"]
+    return pd.DataFrame(rows, columns=columns).groupby(keys).mean()
+
+
+def _tflop(costs: pd.DataFrame, key: tuple, diffusion_steps: float | None = None) -> float:
+    """One seed's training TFLOP of cell ``key``: its whole run, or all of stage 1 plus
+    ``diffusion_steps`` of stage 2."""
+    if key not in costs.index:
+        return np.nan
+    c = costs.loc[key]
+    if diffusion_steps is None:
+        return float(c.tflop)
+    return float(c.guidance_steps * c.guidance_gflop + diffusion_steps * c.diffusion_gflop) / 1e3
 
 
 def joint_learns(curves: pd.DataFrame, ds: str, algo: str, reps: int, seed: int) -> bool:
@@ -148,15 +191,20 @@ def guidance_first_table(
     diffusion steps each schedule needs to reach ``FRACTION`` of joint's final IQM (of the IQM
     curve, and per seed: ``diffusion_saved`` with its interval and ``efficiency_verdict``), the
     area under each IQM curve (mean over checkpoints), and the total training compute per seed of
-    each schedule. Guidance-first runs of a scale are compared with the joint runs of the
-    findings scale and, where there are any, with the joint runs of their own scale (a variant
-    such as another critic pretraining form: the schedule alone, the setting held fixed)."""
+    each schedule, in core-seconds and in TFLOP (``step_costs``): over the whole run
+    (``*_tflop_per_seed``) and up to the step its IQM curve reaches the target, all of stage 1
+    included (``*_tflop_to_target``), with the share of joint's that guidance-first does not spend
+    (``compute_saved_per_seed``, ``compute_saved_to_target``). Guidance-first runs of a scale are
+    compared with the joint runs of the findings scale and, where there are any, with the joint
+    runs of their own scale (a variant such as another critic pretraining form: the schedule
+    alone, the setting held fixed)."""
     if "scale" not in curves:
         curves = curves.assign(scale="")
     final = final_per_seed(curves)
     guided = curves[curves.inference == "guided"]
     compute = compute_per_seed(results).set_index(["dataset", "algo", "scale", "mode"])
     compute = compute.seconds_per_seed
+    costs = step_costs(results)
     rows = []
     for (ds, algo), g in final.groupby(["dataset", "algo"]):
         joint_scales = set(g[g["mode"] == "joint"].scale)
@@ -179,6 +227,12 @@ def guidance_first_table(
                     row[f"{m}_steps_to_target"] = steps_to(c, target)
                     row[f"{m}_auc"] = float(c.mean())
                     row[f"{m}_seconds_per_seed"] = compute.get((ds, algo, sc, m), np.nan)
+                    row[f"{m}_tflop_per_seed"] = _tflop(costs, (ds, algo, sc, m))
+                    reached = row[f"{m}_steps_to_target"]
+                    row[f"{m}_tflop_to_target"] = _tflop(costs, (ds, algo, sc, m), reached)
+                for what in ("per_seed", "to_target"):
+                    ratio = row[f"guidance_first_tflop_{what}"] / row[f"joint_tflop_{what}"]
+                    row[f"compute_saved_{what}"] = 1 - ratio
                 row.update(efficiency(per_seed["guidance_first"], per_seed["joint"], reps, seed))
                 row["efficiency_verdict"] = provisional(row["efficiency_verdict"], row["seeds"])
                 row["verdict"] = provisional(gf_verdict(row), row["seeds"])
