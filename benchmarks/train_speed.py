@@ -34,16 +34,10 @@ CONFIGS = [
 
 
 def synthetic(rows: int = 100_000, obs_dim: int = 26, act_dim: int = 6, seed: int = 0) -> dict:
-    rng = np.random.default_rng(seed)
-    ends = rng.random(rows) < 1e-3
-    return {
-        "observations": rng.standard_normal((rows, obs_dim)).astype(np.float32),
-        "actions": rng.uniform(-1, 1, (rows, act_dim)).astype(np.float32),
-        "rewards": rng.standard_normal(rows).astype(np.float32),
-        "next_observations": rng.standard_normal((rows, obs_dim)).astype(np.float32),
-        "terminals": ends,
-        "timeouts": np.zeros(rows, bool),
-    }
+    """Halfcheetah-sized random data (the benchmark's default sizes)."""
+    from mdpt_lib.measure import random_transitions
+
+    return random_transitions(rows, obs_dim, act_dim, seed)
 
 
 def gemm_gflops(n: int = 1024, reps: int = 20, dtype: str = "fp32") -> float:

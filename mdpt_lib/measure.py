@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Iterator
 
+import numpy as np
 import psutil
 import torch
 from torch import nn
@@ -130,29 +131,36 @@ class RunClock:
         return s
 
 
+def random_transitions(
+    rows: int, obs_dim: int, act_dim: int, seed: int = 0, end_rate: float = 1e-3
+) -> dict[str, np.ndarray]:
+    """A random dataset in the library's layout (observations, actions in [-1, 1], rewards,
+    next_observations, terminals, timeouts), ``rows`` transitions of the given sizes: for counting
+    and timing training steps, whose cost depends on the sizes, not the values."""
+    rng = np.random.default_rng(seed)
+    return {
+        "observations": rng.standard_normal((rows, obs_dim)).astype(np.float32),
+        "actions": rng.uniform(-1, 1, (rows, act_dim)).astype(np.float32),
+        "rewards": rng.standard_normal(rows).astype(np.float32),
+        "next_observations": rng.standard_normal((rows, obs_dim)).astype(np.float32),
+        "terminals": rng.random(rows) < end_rate,
+        "timeouts": np.zeros(rows, bool),
+    }
+
+
 def step_gflop(algo: str, mode: str, task: str, seed: int = 0, **hparams) -> dict[str, float]:
     """GFLOP of one training step of each stage for one seed, counted by torch's FLOP counter on
     random data of ``task``'s sizes (FLOPs depend on the sizes, not the values): ``guidance`` (a
     stage-1 critic step; 0 where ``mode`` does not pretrain) and ``diffusion`` (a stage-2 step,
     with the critic's step where it still trains). Steps times these is a run's training compute,
     independent of the machine that ran it."""
-    import numpy as np
     from torch.utils.flop_counter import FlopCounterMode
 
     from mdpt_lib.agent import make_trainer
     from mdpt_lib.envs import get_task
 
     spec = get_task(task)
-    rng = np.random.default_rng(seed)
-    rows = 4096
-    data = {
-        "observations": rng.standard_normal((rows, spec.obs_dim)).astype(np.float32),
-        "actions": rng.uniform(-1, 1, (rows, spec.act_dim)).astype(np.float32),
-        "rewards": rng.standard_normal(rows).astype(np.float32),
-        "next_observations": rng.standard_normal((rows, spec.obs_dim)).astype(np.float32),
-        "terminals": np.zeros(rows, bool),
-        "timeouts": np.zeros(rows, bool),
-    }
+    data = random_transitions(4096, spec.obs_dim, spec.act_dim, seed)
     trainer = make_trainer(
         data, algo=algo, mode=mode, steps=10, guidance_steps=10, seed=seed, task=spec.name, **hparams
     )

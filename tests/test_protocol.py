@@ -71,3 +71,22 @@ def test_job_times_replaces_the_readme_table_and_names_the_cpu(tmp_path):
     readme.write_text(f"before\n\n{job_times.HEADER}\n|---|\n| old row |\n\nafter\n")
     job_times.write([job_times.HEADER, "|---|", "| new row |"], readme)
     assert readme.read_text() == f"before\n\n{job_times.HEADER}\n|---|\n| new row |\n\nafter\n"
+
+
+def test_one_builder_writes_every_runner_command():
+    from mdpt_lib.experiments.grid import run_command
+    from mdpt_lib.experiments.precomputed import command
+
+    full = run_command("learning", "learn", "hopper", "medium-replay", "dql", "joint", 1, [3, 4], 1)
+    assert full == (
+        "python -m mdpt_lib.experiments run learning --scale learn --tasks hopper "
+        "--levels medium-replay --algos dql --modes joint --seeds-per-job 1 --seeds 3 4 --cpus 1"
+    )
+    # unset options are left to the runner's defaults, lists become words
+    assert run_command("necessity", "book", ["hopper", "walker2d"], ("medium",)) == (
+        "python -m mdpt_lib.experiments run necessity --scale book --tasks hopper walker2d "
+        "--levels medium"
+    )
+    job = {"experiment": "learning", "dataset": "bullet-hopper-medium-replay-v0", "algo": "dql"}
+    job |= {"mode": "joint", "seeds": [0, 1], "scale": "learn"}
+    assert command(job).endswith("--levels medium-replay --seeds-per-job 2")

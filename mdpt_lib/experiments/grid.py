@@ -127,6 +127,35 @@ def remaining(
     return todo
 
 
+def run_command(
+    experiment: str,
+    scale: str,
+    tasks: str | list[str],
+    levels: str | list[str],
+    algos: str | list[str] = (),
+    modes: str | list[str] = (),
+    seeds_per_job: int | None = None,
+    seeds: list[int] = (),
+    cpus: int | None = None,
+) -> str:
+    """The ``python -m mdpt_lib.experiments run`` command line that trains these cells (empty
+    ``algos`` / ``modes`` / ``seeds``: the runner's defaults, all of them)."""
+
+    def words(v: str | list) -> str:
+        return v if isinstance(v, str) else " ".join(map(str, v))
+
+    parts = [
+        f"python -m mdpt_lib.experiments run {experiment} --scale {scale}",
+        f"--tasks {words(tasks)} --levels {words(levels)}",
+    ]
+    parts += [f"--algos {words(algos)}"] if algos else []
+    parts += [f"--modes {words(modes)}"] if modes else []
+    parts += [f"--seeds-per-job {seeds_per_job}"] if seeds_per_job else []
+    parts += [f"--seeds {words(seeds)}"] if seeds else []
+    parts += [f"--cpus {cpus}"] if cpus else []
+    return " ".join(parts)
+
+
 def write_result(path: Path, result: dict) -> None:
     """Write a result file atomically (a temporary file, then a rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)

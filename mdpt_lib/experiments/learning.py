@@ -255,6 +255,7 @@ def findings_commands(
     they are compared with), each algorithm only the modes of ``DECISIVE_MODES`` it has, one
     command per group of (task, algo) cells that share a scale and modes."""
     from mdpt_lib.algos import PAPER_ALGOS
+    from mdpt_lib.experiments.grid import run_command
     from mdpt_lib.experiments.scales import findings_scale, findings_variants
 
     groups: dict[tuple[str, str, tuple[str, ...]], list[str]] = {}
@@ -267,8 +268,7 @@ def findings_commands(
                 with_joint = own if "joint" in own else ("joint", *own)
                 groups.setdefault((scale, task, with_joint), []).append(algo)
     return [
-        f"python -m mdpt_lib.experiments run learning --scale {scale} --tasks {task} "
-        f"--levels {' '.join(levels)} --algos {' '.join(algos)} --modes {' '.join(own)}"
+        run_command("learning", scale, task, levels, algos, own)
         for (scale, task, own), algos in groups.items()
     ]
 

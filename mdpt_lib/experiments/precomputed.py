@@ -15,7 +15,7 @@ import pandas as pd
 
 from mdpt_lib.data.build import dataset_file
 from mdpt_lib.data.registry import get_dataset_spec
-from mdpt_lib.experiments.grid import RESULTS, Job, load_results
+from mdpt_lib.experiments.grid import RESULTS, Job, load_results, run_command
 from mdpt_lib.experiments.scales import get_scale
 
 UNRECORDED = "not recorded"
@@ -26,10 +26,8 @@ def command(job: Job | dict) -> str:
     """The command that (re)generates ``job``'s result file (it runs the job's whole dataset cell)."""
     job = Job(**{**job, "seeds": tuple(job["seeds"])}) if isinstance(job, dict) else job
     spec = get_dataset_spec(job.dataset)
-    level = spec.id_level
-    return (
-        f"python -m mdpt_lib.experiments run {job.experiment} --scale {job.scale} "
-        f"--tasks {spec.task} --levels {level} --seeds-per-job {len(job.seeds)}"
+    return run_command(
+        job.experiment, job.scale, spec.task, spec.id_level, seeds_per_job=len(job.seeds)
     )
 
 

@@ -99,7 +99,7 @@ def progress(folder=None, agents_folder=None, seeds: int | None = None) -> pd.Da
     an empty ``--out`` and kept; their cost is in ``core_h_left``."""
     from mdpt_lib.data.registry import get_dataset_spec
     from mdpt_lib.experiments.decide import PROTOCOL_SEEDS
-    from mdpt_lib.experiments.grid import KEPT_AGENTS, load_results
+    from mdpt_lib.experiments.grid import KEPT_AGENTS, load_results, run_command
 
     seeds = seeds or PROTOCOL_SEEDS
     results = load_results("learning", folder)
@@ -123,9 +123,9 @@ def progress(folder=None, agents_folder=None, seeds: int | None = None) -> pd.Da
             retrain = [s for s in have if s not in kept]
         spec = get_dataset_spec(cell.dataset)
         command = (
-            f"python -m mdpt_lib.experiments run learning --scale {cell.scale} --tasks {spec.task} "
-            f"--levels {spec.id_level} --algos {cell.algo} --modes {cell.mode} --seeds-per-job 1 "
-            f"--seeds {' '.join(map(str, left))} --cpus 1"
+            run_command(
+                "learning", cell.scale, spec.task, spec.id_level, cell.algo, cell.mode, 1, left, 1
+            )
             if left
             else ""
         )
