@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from mdpt_lib.experiments.grid import (
@@ -100,7 +101,8 @@ def test_a_job_writes_its_result_once(tmp_path, monkeypatch):
     path = run_job(job, tmp_path)
     result = json.loads(path.read_text())
     assert result["job"]["mode"] == "guidance_first"
-    assert result["curve"] and {"step", "seed", "score"} <= set(result["curve"][0])
+    assert result["curve"] and {"step", "seed", "score", "distance"} <= set(result["curve"][0])
+    assert all(np.isfinite(r["distance"]) for r in result["curve"])  # hopper reports its base
     assert result["measure"]["guidance_steps"] > 0 and result["wall_seconds"] > 0
     assert 0 < result["train_wall_seconds"] <= result["wall_seconds"]
     assert result["provenance"]["packages"]["torch"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from mdpt_lib.agent import fit
@@ -70,6 +71,8 @@ def train_with_curve(
             "score": row["mean_score"],
             "length": float(sum(row["lengths"]) / len(row["lengths"])),
             **{k: row[k] for k in ("eff_candidates", "score_spread") if k in row},
+            # metres the robot's base moved forward, mean over episodes: tells walking from standing
+            **({"distance": float(np.mean(row["distances"]))} if row.get("distances") else {}),
         }
         for agent in agents
         for row in agent.results["evals"]
