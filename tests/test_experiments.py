@@ -144,7 +144,7 @@ def _regenerated_ids(cmd: str) -> list[str]:
 
 
 def test_committed_results_say_how_to_regenerate_them():
-    assert load_results("guidance_first", RESULTS / "guidance_first"), "results/ holds a grid"
+    assert load_results("learning", RESULTS / "learning"), "results/ holds a grid"
     for experiment in EXPERIMENTS:
         for r in load_results(experiment, RESULTS / experiment):
             job = Job(**{**r["job"], "seeds": tuple(r["job"]["seeds"])})

@@ -317,10 +317,26 @@ def separation(row: dict | pd.Series) -> str:
     return "undecided: the interval of the change spans 0"
 
 
+def smallest_claimed_gain() -> float:
+    """The smallest final-score gain of guidance-first over joint that any abstract version reports
+    (a fraction: 0.12 for the ICLR submission's "up to 12%")."""
+    from mdpt_lib.experiments.claims import CLAIMS
+
+    return min(c.value for c in CLAIMS if c.key.startswith("gf_score"))
+
+
 def gf_verdict(row: dict | pd.Series) -> str:
-    """The paper's claim that guidance-first scores higher than joint: reproduced / refuted /
-    undecided (with the reason)."""
+    """The paper's claim that guidance-first scores higher than joint: reproduced (the interval of
+    the change lies above 0), refuted (below 0), not reproduced (it spans 0 but lies within
+    ±``smallest_claimed_gain``: no gain of any size the paper reports), or undecided (why)."""
     where = separation(row)
+    low, high = row["change_ci"]
+    margin = smallest_claimed_gain()
+    if where.startswith("undecided: the interval") and -margin < low and high < margin:
+        return (
+            f"not reproduced: no gain (the interval of the change lies within ±{margin:.0%}, "
+            "the smallest gain the paper reports)"
+        )
     return {"above": "reproduced", "below": "refuted"}.get(where, where)
 
 
@@ -379,6 +395,40 @@ def decisive(finding: str, dataset_id: str, folder=None) -> tuple[pd.DataFrame, 
     if finding == "guidance_first":
         return guidance_first_table(results, curves), commands
     return necessity_table(curves), commands
+
+
+def _pct(value: float, ci: tuple[float, float]) -> str:
+    if not np.isfinite(value):
+        return "-"
+    low, high = ci
+    span = f" [{low:+.0%}, {high:+.0%}]" if np.isfinite(low) else ""
+    return f"{value:+.0%}{span}"
+
+
+def gf_summary(table: pd.DataFrame) -> str:
+    """One Markdown sentence per row of ``guidance_first_table``: both final IQMs with intervals,
+    the relative change and its verdict, the diffusion steps saved to the target and its verdict,
+    and the training compute saved to the target (both stages counted)."""
+
+    def score(value: float, ci: tuple[float, float]) -> str:
+        return f"{value:.1f}" + (f" [{ci[0]:.1f}, {ci[1]:.1f}]" if np.isfinite(ci[0]) else "")
+
+    lines = []
+    for r in table.itertuples():
+        compute = (
+            f"; training compute to that point, both stages: {r.compute_saved_to_target:+.0%} saved"
+            if np.isfinite(r.compute_saved_to_target)
+            else ""
+        )
+        lines.append(
+            f"- **{r.algo.upper()}**, guidance-first (`{r.guidance_first_scale}`) against joint "
+            f"(`{r.joint_scale}`), {r.seeds} seed{'s' * (r.seeds != 1)}: final IQM "
+            f"{score(r.guidance_first, r.guidance_first_ci)} against {score(r.joint, r.joint_ci)}, change "
+            f"{_pct(r.change, r.change_ci)}: **{r.verdict}**. Diffusion steps to {FRACTION:.0%} of "
+            f"joint's final IQM: {_pct(r.diffusion_saved, r.diffusion_saved_ci)} saved: "
+            f"**{r.efficiency_verdict}**{compute}."
+        )
+    return "\n".join(lines)
 
 
 def with_intervals(table: pd.DataFrame, digits: int = 1) -> pd.DataFrame:
