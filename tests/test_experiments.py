@@ -59,9 +59,39 @@ def test_the_learning_grid_holds_every_condition_the_findings_need_beside_its_jo
     assert {(j.algo, j.mode) for j in only} == {
         ("idql", "guidance_first"),
         ("dql", "guidance_first"),
+        ("cfg", "guidance_first"),  # the classifier-free extension, on the tasks it runs on
     }
     with pytest.raises(ValueError, match="no condition"):
         jobs("learning", "learn", modes=("guidance-first",))
+
+
+def test_the_classifier_free_variant_runs_guidance_first_on_hopper_beside_its_own_joint(
+    tmp_path, monkeypatch
+):
+    from mdpt_lib.experiments import protocol
+    from mdpt_lib.experiments.learning import findings_commands
+
+    hopper = " ".join(findings_commands(["hopper"], ["guidance_first"]))
+    assert "--algos idql cfg --modes guidance_first" not in hopper  # cfg needs its joint runs too
+    assert any(
+        "cfg" in c and "--modes joint guidance_first" in c
+        for c in findings_commands(["hopper"], ["guidance_first"])
+    )
+    assert "cfg" not in " ".join(findings_commands(["halfcheetah"], ["guidance_first"]))
+    assert "cfg" not in " ".join(findings_commands(["hopper"], ["no_guidance"]))
+    cells = protocol.cells()
+    cfg = cells[cells.algo == "cfg"]
+    assert set(cfg["mode"]) == {"joint", "guidance_first"} and set(cfg.findings) == {
+        "guidance_first"
+    }
+
+    # a quick cfg job: guided (the mixed conditional sample) and unguided (the unconditioned
+    # model) along training, and no selection rules to vary at the end (one sample per state)
+    monkeypatch.setenv("MDPT_DATA_DIR", str(tmp_path / "cache"))
+    job = Job("learning", "bullet-hopper-medium-replay-v0", "cfg", "guidance_first", (0,), "quick")
+    result = json.loads(run_job(job, tmp_path).read_text())
+    assert {r["inference"] for r in result["curve"]} == {"guided", "unguided"}
+    assert result["selection_variants"] == []
 
 
 def test_a_seed_held_by_any_result_file_is_not_trained_again(tmp_path):
@@ -76,7 +106,7 @@ def test_a_seed_held_by_any_result_file_is_not_trained_again(tmp_path):
     write(Job("learning", d, "idql", "joint", (0,), "learn"))
     write(Job("learning", d, "idql", "joint", (1,), "learn"))
     write(Job("learning", d, "dql", "joint", (0, 1, 2), "learn"))
-    grid = jobs("learning", "learn", ["hopper"], ["medium-replay"], 3, modes=("joint",))
+    grid = jobs("learning", "learn", ["hopper"], ["medium-replay"], 3, ("idql", "dql"), ("joint",))
     todo = {j.id for j in remaining(grid, tmp_path)}
     assert todo == {
         f"{d}__idql__joint__seeds2__learn",  # seeds 0 and 1 ran one per job

@@ -379,7 +379,7 @@ def decisive(finding: str, dataset_id: str, folder=None) -> tuple[pd.DataFrame, 
     registry dataset (empty where its conditions have no result files yet), and the runner commands
     that train its conditions at the findings scales (finished seeds are skipped when rerun)."""
     from mdpt_lib.data.registry import get_dataset_spec
-    from mdpt_lib.experiments.learning import findings_commands, load_findings
+    from mdpt_lib.experiments.learning import curve_frame, findings_commands, load_findings
 
     if finding not in FINDING_CONDITIONS:
         raise ValueError(f"unknown finding {finding!r}: one of {', '.join(FINDING_CONDITIONS)}")
@@ -387,9 +387,14 @@ def decisive(finding: str, dataset_id: str, folder=None) -> tuple[pd.DataFrame, 
     conditions = FINDING_CONDITIONS[finding]
     variants = finding == "guidance_first"  # guidance-first is also run at variant scales
     commands = findings_commands([spec.task], list(conditions), [spec.id_level], variants)
-    results, curves = load_findings(folder, variants=variants)
+    modes = ("joint", *conditions)  # each finding reads its own conditions, beside joint
+    results, _ = load_findings(folder, modes=modes, variants=variants)
     results = [r for r in results if r["job"]["dataset"] == dataset_id]
-    curves = curves[curves.dataset == dataset_id] if not curves.empty else curves
+    if finding == "necessity":  # the paper's two algorithms (the extensions run guidance-first)
+        from mdpt_lib.algos import PAPER_ALGOS
+
+        results = [r for r in results if r["job"]["algo"] in PAPER_ALGOS]
+    curves = curve_frame(results)
     if curves.empty or not set(conditions) & set(curves["mode"]):
         return pd.DataFrame(), commands
     if finding == "guidance_first":

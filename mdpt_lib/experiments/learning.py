@@ -24,11 +24,14 @@ MODES = ("joint",)
 DECISIVE_MODES: dict[str, tuple[str, ...]] = {
     "dql": ("joint", "guidance_first", "no_guidance", "delayed_guidance", "random_guidance"),
     "idql": ("joint", "guidance_first", "random_guidance"),
+    "cfg": ("joint", "guidance_first"),
 }
 """Every condition the findings need, per algorithm, trained at the learning benchmark's scales and
 written beside its joint runs (so no run is trained twice): guidance-first for finding 2, the
 necessity conditions for finding 1 (IDQL's actor never sees its guidance, so only its random
-guidance differs at inference), and the trained agents of both for finding 3's swaps."""
+guidance differs at inference), and the trained agents of both for finding 3's swaps. The
+classifier-free variant (``cfg``, an extension: ``scales.FINDINGS_EXTENSIONS``) is trained jointly and
+guidance-first, the comparison where its labels from an untrained critic should matter most."""
 
 
 def inference_variants(agent) -> dict[str, tuple[str, float, bool]]:
@@ -42,6 +45,8 @@ def inference_variants(agent) -> dict[str, tuple[str, float, bool]]:
     from mdpt_lib.algos import IDQL_TUNED_BETA, PAPER_CODE_IDQL_SELECTION
     from mdpt_lib.config import level_key
 
+    if agent.algo == "cfg":
+        return {}  # one sample per state (its guidance conditions the model): no selection to vary
     if agent.algo == "idql":
         out = {"softmax_paper_code": ("softmax", PAPER_CODE_IDQL_SELECTION["select_beta"], False)}
         from mdpt_lib.data.registry import get_dataset_spec
@@ -101,10 +106,13 @@ def evaluate_variants(agents: list, step: int, episodes: int) -> list[dict]:
 
 
 def grid_cells() -> list[tuple[str, str]]:
-    """The (algo, mode) jobs of the grid runner: the benchmark's joint runs first, then every other
-    condition of ``DECISIVE_MODES`` (``--modes`` picks some)."""
+    """The (algo, mode) jobs of the grid runner: the benchmark's joint runs of the paper's two
+    algorithms first, then every other cell of ``DECISIVE_MODES`` (``--algos`` and ``--modes`` pick
+    some)."""
     joint = [(a, m) for a in PAPER_ALGOS for m in MODES]
-    return joint + [(a, m) for a in PAPER_ALGOS for m in DECISIVE_MODES[a] if m not in MODES]
+    return joint + [
+        (a, m) for a, modes in DECISIVE_MODES.items() for m in modes if (a, m) not in joint
+    ]
 
 
 def curve_frame(results: list[dict]) -> pd.DataFrame:
@@ -250,18 +258,19 @@ def findings_commands(
     levels: list[str] = ("medium-replay",),
     variants: bool = False,
 ) -> list[str]:
-    """The runner commands that train ``modes`` of both algorithms on ``tasks`` at their findings
+    """The runner commands that train ``modes`` of the findings' algorithms on ``tasks`` at their findings
     scales (and, with ``variants``, at their variant scales: those modes and the joint runs
     they are compared with), each algorithm only the modes of ``DECISIVE_MODES`` it has, one
     command per group of (task, algo) cells that share a scale and modes."""
-    from mdpt_lib.algos import PAPER_ALGOS
     from mdpt_lib.experiments.grid import run_command
-    from mdpt_lib.experiments.scales import findings_scale, findings_variants
+    from mdpt_lib.experiments.scales import findings_algos, findings_scale, findings_variants
 
     groups: dict[tuple[str, str, tuple[str, ...]], list[str]] = {}
     for task in tasks:
-        for algo in PAPER_ALGOS:
+        for algo in findings_algos(task):
             own = tuple(m for m in modes if m in DECISIVE_MODES[algo])
+            if own and algo not in PAPER_ALGOS and "joint" not in own:
+                own = ("joint", *own)  # an extension has no benchmark joint runs to compare with
             if own:
                 groups.setdefault((findings_scale(task, algo), task, own), []).append(algo)
             for scale in findings_variants(task, algo) if variants and own else ():

@@ -5,9 +5,10 @@ A cell is one (dataset, algorithm, scale, mode) trained at ``decide.PROTOCOL_SEE
 learning runner. The findings' tasks are ``TASKS``; each (task, algorithm) trains at its findings
 scale, and guidance-first also at its variant scales (``scales.FINDINGS_VARIANTS``) beside a joint
 run of the same scale. The core-hours still to spend are predicted from the committed files' own
-measured time per seed (``_cost_per_seed``). Not in the bill yet: the classifier-free variant
-(``algo="cfg"``) and the mismatched guidance (IDQL trained on another dataset of the task), which
-the learning runner does not train.
+measured time per seed (``_cost_per_seed``). The classifier-free variant (``algo="cfg"``) is in it
+where ``scales.FINDINGS_EXTENSIONS`` runs it (guidance-first on hopper). Not in the bill yet: the
+mismatched guidance (IDQL trained on another dataset of the task), which the learning runner does
+not train.
 """
 
 from __future__ import annotations
@@ -34,14 +35,15 @@ def cells() -> pd.DataFrame:
     from mdpt_lib.data.registry import dataset_id
     from mdpt_lib.experiments.decide import FINDING_CONDITIONS
     from mdpt_lib.experiments.learning import DECISIVE_MODES
-    from mdpt_lib.experiments.scales import findings_scale, findings_variants
+    from mdpt_lib.experiments.scales import findings_algos, findings_scale, findings_variants
 
     needed: dict[tuple[str, str, str, str], list[str]] = {}
     for finding, tasks in TASKS.items():
         conditions = FINDING_CONDITIONS.get(finding, ())  # transfer: the joint agents only
         for task in tasks:
             ds = dataset_id(task, LEVEL)
-            for algo in PAPER_ALGOS:
+            # the swaps are between the paper's two algorithms' agents
+            for algo in findings_algos(task) if conditions else PAPER_ALGOS:
                 own = [m for m in conditions if m in DECISIVE_MODES[algo]]
                 if conditions and not own:
                     continue
@@ -73,7 +75,8 @@ def _seconds_per_seed(results: list[dict]) -> pd.DataFrame:
 
 def _cost_per_seed(cost: pd.DataFrame, cell) -> float:
     """Core-hours per seed of ``cell``: the mean over its own files, else over the files of the
-    same algorithm and mode, of the same algorithm and scale, of the same algorithm."""
+    same algorithm and mode, of the same algorithm and scale, of the same algorithm, and for an
+    algorithm with no files yet (an extension) of any algorithm on the dataset in that mode."""
     algo = cost[cost.algo == cell.algo]
     for like in (
         algo[
@@ -84,6 +87,7 @@ def _cost_per_seed(cost: pd.DataFrame, cell) -> float:
         algo[algo["mode"] == cell.mode],
         algo[algo.scale == cell.scale],
         algo,
+        cost[(cost.dataset == cell.dataset) & (cost["mode"] == cell.mode)],
     ):
         if len(like):
             return float(like.seconds_per_seed.mean() / 3600)

@@ -150,7 +150,24 @@ def findings_scale(task: str, algo: str) -> str:
 # Variants of a findings scale that change one named setting, run for guidance-first and reported
 # beside the findings scale's own runs: Diffusion-QL's critic pretrained in-sample on hopper
 # (``pretrain_form="sarsa"``; PAPER.md asks for both pretraining forms, the better one the default).
-FINDINGS_VARIANTS: dict[tuple[str, str], tuple[str, ...]] = {("hopper", "dql"): ("learn_eta05_sarsa",)}
+FINDINGS_VARIANTS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("hopper", "dql"): ("learn_eta05_sarsa",)
+}
+
+
+# Algorithms beyond the paper's two that the findings also run on a task, at their findings
+# scale: the literal classifier-free variant on hopper (PAPER.md: labels from an untrained critic are
+# noise, so guidance-first should matter most there; the book compares it with the paper's form).
+FINDINGS_EXTENSIONS: dict[str, tuple[str, ...]] = {"hopper": ("cfg",)}
+
+
+def findings_algos(task: str) -> tuple[str, ...]:
+    """The algorithms whose runs the findings use on ``task``: the paper's two, then the task's
+    ``FINDINGS_EXTENSIONS``."""
+    from mdpt_lib.algos import PAPER_ALGOS
+    from mdpt_lib.envs import get_task
+
+    return (*PAPER_ALGOS, *FINDINGS_EXTENSIONS.get(get_task(task).name, ()))
 
 
 def findings_variants(task: str, algo: str) -> tuple[str, ...]:
