@@ -53,6 +53,9 @@ def write(lines: list[str], target: Path) -> None:
 
 def main() -> None:
     args = sys.argv[1:]
+    if {"-h", "--help"} & set(args):
+        print(__doc__)
+        return
     target = Path(args.pop(args.index("--write") + 1)) if "--write" in args else None
     args = [a for a in args if a != "--write"]
     lines = table(Path(args[0] if args else "results/learning"))
