@@ -308,7 +308,12 @@ def test_decisive_swaps_run_on_kept_agents_of_any_grouping(tmp_path):
     from mdpt_lib.agent import fit
     from mdpt_lib.experiments.grid import load_cell_agents
     from mdpt_lib.experiments.scales import findings_scale
-    from mdpt_lib.experiments.transfer import decisive_swaps, iqr_change_over_seeds, per_seed
+    from mdpt_lib.experiments.transfer import (
+        decisive_swaps,
+        iqr_change_over_seeds,
+        mismatch_command,
+        per_seed,
+    )
 
     ds = "bullet-hopper-medium-replay-v0"
     small = {"hidden": 32, "critic_hidden": 32, "batch_size": 32, "candidates": 4}
@@ -326,6 +331,16 @@ def test_decisive_swaps_run_on_kept_agents_of_any_grouping(tmp_path):
     assert "DQL policy + IDQL guidance" in set(rows.method)
     assert len(per_seed(rows)) == rows.groupby(["method", "seed"]).ngroups
     assert set(iqr_change_over_seeds(rows, "dql")) >= {"own_iqr", "swapped_iqr", "change"}
+    # a guidance of another dataset of the task, where one was trained, joins IDQL's swaps by seed
+    mismatch = "IDQL + guidance from random data"
+    assert mismatch not in set(rows.method)
+    assert "--levels random --algos idql --modes joint" in mismatch_command(ds)
+    other = fit(ds, algo="idql", steps=3, seed=1, progress=False, **small)  # stands in for one
+    other.save(
+        tmp_path / "bullet-hopper-random-v0__idql__joint__seeds1__learn__seed1.pt", compact=True
+    )
+    rows = decisive_swaps(ds, seeds=[0, 1], episodes=1, max_steps=5, folders=(tmp_path,))
+    assert set(rows[rows.method == mismatch].seed) == {1}
     with pytest.raises(FileNotFoundError, match=r"seeds \[2\]"):
         load_cell_agents(ds, "dql", "joint", "learn_eta05", [0, 2], folders=(tmp_path,))
     # seeds one algorithm lacks: each uses its own; the cross-algorithm swaps only shared seeds
@@ -385,6 +400,21 @@ def test_swap_verdicts_follow_the_intervals():
     assert v2[("cross_algorithm", "IDQL policy + DQL guidance vs DQL (own guidance)")] == (
         "refuted (provisional: 2 of 5 seeds)"
     )
+    assert "mismatch" not in {c for c, _ in v.index}  # no mismatched guidance was evaluated
+
+    # a guidance from another dataset: far worse reproduces the paper's limit, as good refutes it
+    def with_mismatch(level):
+        extra = [
+            {**r, "method": "IDQL + guidance from random data", "score": r["score"] - 40 + level}
+            for r in rows
+            if r["method"] == "IDQL (own guidance)"
+        ]
+        table = swap_verdicts(pd.DataFrame(rows + extra), reps=500)
+        return table.set_index("claim").loc["mismatch"]
+
+    worse, same = with_mismatch(5.0), with_mismatch(40.0)
+    assert worse.verdict == "reproduced" and worse.change_ci[1] < 0 and worse.seeds == 5
+    assert same.verdict == "refuted" and abs(same.change) < 1e-9
 
 
 def test_committed_swaps_are_found_by_dataset_or_their_command_given(tmp_path):

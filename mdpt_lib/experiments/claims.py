@@ -54,6 +54,13 @@ CLAIMS: tuple[Claim, ...] = (
         None,
         "TMLR",
     ),
+    Claim(
+        "mismatch",
+        3,
+        "plug-and-play holds when guidance and policy share a data distribution (not across datasets)",
+        None,
+        "TMLR",
+    ),
 )
 """Every claim the scorecard checks, one per row."""
 

@@ -6,9 +6,9 @@ learning runner. The findings' tasks are ``TASKS``; each (task, algorithm) train
 scale, and guidance-first also at its variant scales (``scales.FINDINGS_VARIANTS``) beside a joint
 run of the same scale. The core-hours still to spend are predicted from the committed files' own
 measured time per seed (``_cost_per_seed``). The classifier-free variant (``algo="cfg"``) is in it
-where ``scales.FINDINGS_EXTENSIONS`` runs it (guidance-first on hopper). Not in the bill yet: the
-mismatched guidance (IDQL trained on another dataset of the task), which the learning runner does
-not train.
+where ``scales.FINDINGS_EXTENSIONS`` runs it (guidance-first on hopper), and so is the transfer
+study's mismatched guidance: IDQL joint on the task's ``transfer.MISMATCH_LEVEL`` data, whose agents
+are kept like the swapped ones.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ def cells() -> pd.DataFrame:
     from mdpt_lib.experiments.decide import FINDING_CONDITIONS
     from mdpt_lib.experiments.learning import DECISIVE_MODES
     from mdpt_lib.experiments.scales import findings_algos, findings_scale, findings_variants
+    from mdpt_lib.experiments.transfer import MISMATCH_LEVEL
 
     needed: dict[tuple[str, str, str, str], list[str]] = {}
     for finding, tasks in TASKS.items():
@@ -53,6 +54,11 @@ def cells() -> pd.DataFrame:
                 for scale in scales:
                     for mode in ("joint", *own):
                         needed.setdefault((ds, algo, scale, mode), []).append(finding)
+            if finding == "transfer":  # the mismatched guidance: IDQL on other data of the task
+                other = dataset_id(task, MISMATCH_LEVEL)
+                needed.setdefault(
+                    (other, "idql", findings_scale(task, "idql"), "joint"), []
+                ).append(finding)
     return pd.DataFrame(
         [(*k, ", ".join(dict.fromkeys(v))) for k, v in needed.items()],
         columns=["dataset", "algo", "scale", "mode", "findings"],

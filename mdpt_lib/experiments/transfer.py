@@ -48,8 +48,8 @@ def evaluate_swaps(
     """Evaluate each policy of ``agents`` (algorithm -> agents, one per seed, in seed order) with
     its own guidance, the next seed's, the other algorithm's of the same seed (where that
     algorithm has the seed) and (IDQL) the ``mismatched`` guidance of its seed trained on another
-    dataset of the task. Agents trained by any job serve (loaded, compact ones too): nothing is
-    trained here. One row per episode."""
+    dataset of the task (matched by seed). Agents trained by any job serve (loaded, compact ones
+    too): nothing is trained here. One row per episode."""
     rows = []
 
     def record(method: str, algo: str, agent, guidance=None) -> None:
@@ -76,6 +76,7 @@ def evaluate_swaps(
             )
 
     by_seed = {a: {agent.results["seed"]: agent for agent in group} for a, group in agents.items()}
+    mismatched_by_seed = {agent.results["seed"]: agent for agent in mismatched or []}
     for algo, group in agents.items():
         others = [a for a in agents if a != algo]
         for k, agent in enumerate(group):
@@ -88,8 +89,8 @@ def evaluate_swaps(
                 if seed in by_seed[other]:
                     lent = by_seed[other][seed].guidance
                     record(f"{algo.upper()} policy + {other.upper()} guidance", algo, agent, lent)
-            if algo == "idql" and mismatched:
-                lent = mismatched[k].guidance
+            if algo == "idql" and seed in mismatched_by_seed:
+                lent = mismatched_by_seed[seed].guidance
                 record(f"IDQL + guidance from {MISMATCH_LEVEL} data", algo, agent, lent)
     return pd.DataFrame(rows)
 
@@ -104,10 +105,12 @@ def decisive_swaps(
 ) -> pd.DataFrame:
     """``evaluate_swaps`` on the agents the decisive runs trained (joint training, each algorithm at
     its findings scale), loaded from the cache or ``results/agents``: nothing is trained. One row
-    per episode, as ``evaluate_swaps`` (no mismatched guidance: that needs a critic trained on
-    another dataset at the same scale). With ``missing_ok`` each algorithm uses those of ``seeds``
-    it has agents of (the cross-algorithm swaps then the seeds both have); else a missing agent
-    is an error."""
+    per episode, as ``evaluate_swaps``; the mismatched guidance is IDQL's joint agents of the
+    same seeds trained on the task's ``MISMATCH_LEVEL`` data at the same scale, where there are any
+    (``mismatch_command``). With ``missing_ok`` each algorithm uses those of ``seeds`` it has
+    agents of (the cross-algorithm swaps then the seeds both have); else a missing agent is an
+    error."""
+    from mdpt_lib.data.registry import dataset_id as registry_id
     from mdpt_lib.data.registry import get_dataset_spec
     from mdpt_lib.experiments.grid import load_cell_agents
     from mdpt_lib.experiments.scales import findings_scale
@@ -130,7 +133,29 @@ def decisive_swaps(
         raise FileNotFoundError(
             f"the swaps need agents of at least 2 seeds per algorithm; found seeds {have}"
         )
-    return evaluate_swaps(agents, None, episodes, max_steps)
+    mismatched = load_cell_agents(
+        registry_id(task, MISMATCH_LEVEL),
+        "idql",
+        "joint",
+        findings_scale(task, "idql"),
+        list(seeds),
+        folders,
+        missing_ok=True,
+    )
+    return evaluate_swaps(agents, mismatched, episodes, max_steps)
+
+
+def mismatch_command(dataset_id: str) -> str:
+    """The runner command that trains the mismatched guidance of ``dataset_id``'s swaps: IDQL joint
+    on the task's ``MISMATCH_LEVEL`` data at IDQL's findings scale (its agents are then kept)."""
+    from mdpt_lib.data.registry import get_dataset_spec
+    from mdpt_lib.experiments.grid import run_command
+    from mdpt_lib.experiments.scales import findings_scale
+
+    task = get_dataset_spec(dataset_id).task
+    return run_command(
+        "learning", findings_scale(task, "idql"), task, [MISMATCH_LEVEL], ["idql"], ["joint"]
+    )
 
 
 def per_seed(df: pd.DataFrame) -> pd.DataFrame:
@@ -187,7 +212,10 @@ def swap_verdicts(df: pd.DataFrame, reps: int = 2000, seed: int = 0) -> pd.DataF
       the change lies below 0, refuted where it lies above;
     - ``cross_algorithm``: the per-seed IQM of a policy under the other algorithm's guidance against
       the stronger native algorithm's (each policy with its own guidance); reproduced where the
-      interval rules out a loss beyond ``EQUIVALENCE_MARGIN``, refuted where it lies below 0.
+      interval rules out a loss beyond ``EQUIVALENCE_MARGIN``, refuted where it lies below 0;
+    - ``mismatch`` (where the swaps hold it): IDQL's per-seed IQM under a guidance trained on another
+      dataset of the task against under its own; the paper's limit of plug-and-play is reproduced
+      where the interval lies below 0, refuted where it rules out a loss beyond the margin.
     """
     from mdpt_lib.experiments.decide import provisional
     from mdpt_lib.stats import bootstrap_ratio_ci, iqm, relative_change
@@ -245,6 +273,32 @@ def swap_verdicts(df: pd.DataFrame, reps: int = 2000, seed: int = 0) -> pd.DataF
                     "verdict": provisional(verdict, len(x)),
                 }
             )
+    name = f"IDQL + guidance from {MISMATCH_LEVEL} data"
+    pair = seeds[seeds.method.isin([name, "IDQL (own guidance)"])]
+    wide = pair.pivot_table(index="seed", columns="method", values="score").dropna()
+    if name in wide:
+        x, own = wide[name].to_numpy(), wide["IDQL (own guidance)"].to_numpy()
+        value, ci = relative_change(iqm(x), iqm(own)), (np.nan, np.nan)
+        if len(x) > 1:
+            ci = bootstrap_ratio_ci(x, own, iqm, reps, seed=seed)
+        if not np.isfinite(ci[0]):
+            verdict = "undecided: one seed, no interval"
+        elif ci[1] < 0:
+            verdict = "reproduced"  # plug-and-play breaks across data distributions
+        elif ci[0] > -EQUIVALENCE_MARGIN:
+            verdict = "refuted"  # the foreign guidance serves as well as the policy's own
+        else:
+            verdict = "undecided: the interval spans 0"
+        rows.append(
+            {
+                "claim": "mismatch",
+                "policy": f"{name} vs IDQL (own guidance)",
+                "seeds": len(x),
+                "change": value,
+                "change_ci": ci,
+                "verdict": provisional(verdict, len(x)),
+            }
+        )
     return pd.DataFrame(rows)
 
 
