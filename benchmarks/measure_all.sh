@@ -10,12 +10,16 @@ py=${PYTHON:-.venv/bin/python}
 repo=${1:-}
 run() { echo; echo "\$ $*"; "$@" 2>&1 | grep -v -i "warn"; }
 echo "CPU: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; $(date -u +%FT%TZ); commit $(git rev-parse --short HEAD)"
-run env MDPT_FAST_MISH=auto "$py" benchmarks/startup.py --repeats 3
+run "$py" benchmarks/startup.py --repeats 3
 run env OMP_NUM_THREADS=1 "$py" benchmarks/evaluation.py --steps 200
 if [ -n "$repo" ]; then
-  run env MDPT_FAST_MISH=auto "$py" benchmarks/official_dql_speed.py --repo "$repo" --steps 100 --seeds 1 5 --threads 2
-  run env MDPT_FAST_MISH=0 "$py" benchmarks/official_dql_speed.py --repo "$repo" --steps 100 --seeds 1 5 --threads 2
+  for mish in softplus aten fused; do
+    run env MDPT_MISH=$mish "$py" benchmarks/official_dql_speed.py --repo "$repo" --steps 100 --seeds 1 5 --threads 2
+  done
 fi
-run env MDPT_FAST_MISH=auto "$py" benchmarks/train_speed.py --seeds 1 5 --steps 100 --configs idql:joint dql:joint
-run env MDPT_FAST_MISH=0 "$py" benchmarks/train_speed.py --seeds 1 5 --steps 100 --configs idql:joint dql:joint
+# the Mish implementations (mdpt_lib.nets): softplus is the default, aten the step before the speed
+# work, fused the compiled kernels that were the default for long runs until 2026-12-03
+for mish in softplus aten fused; do
+  run env MDPT_MISH=$mish "$py" benchmarks/train_speed.py --seeds 1 5 --steps 100 --configs idql:joint dql:joint
+done
 echo; echo "done $(date -u +%FT%TZ)"

@@ -260,7 +260,28 @@ def test_episodes_record_how_far_the_robot_went():
     base: the distances tell a long, standing episode from locomotion."""
     from mdpt_lib.evaluation import run_episodes
 
-    still = run_episodes("hopper", lambda o: np.zeros((len(o), 3), np.float32), 2, seed=0, max_steps=50)
+    still = run_episodes(
+        "hopper", lambda o: np.zeros((len(o), 3), np.float32), 2, seed=0, max_steps=50
+    )
     assert still.distances.shape == (2,) and np.isfinite(still.distances).all()
     assert np.abs(still.distances).max() < 0.5
     assert "distances" in still.to_dict()
+
+
+def test_the_mish_implementations_agree_in_value_and_gradient():
+    """x tanh(softplus(x)) in eager ops (the CPU default), torch's F.mish and the compiled fused
+    kernels are one function: values and gradients agree to float rounding, large inputs too."""
+    import torch.nn.functional as F
+
+    from mdpt_lib.nets import _FusedMish, mish_softplus
+
+    x = torch.cat([torch.linspace(-30, 30, 2001), torch.randn(3000)]).reshape(1, 5001)
+    outs = {}
+    for name, fn in {"aten": F.mish, "softplus": mish_softplus, "fused": _FusedMish.apply}.items():
+        xi = x.clone().requires_grad_(True)
+        y = fn(xi)
+        (g,) = torch.autograd.grad(y, xi, torch.ones_like(y))
+        outs[name] = (y.detach(), g)
+    for name in ("softplus", "fused"):
+        torch.testing.assert_close(outs[name][0], outs["aten"][0], rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(outs[name][1], outs["aten"][1], rtol=1e-5, atol=1e-5)
