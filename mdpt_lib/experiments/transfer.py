@@ -203,6 +203,24 @@ EQUIVALENCE_MARGIN = 0.10
 its relative change rules out a loss larger than this (the paper gives no margin; this is ours)."""
 
 
+def _against(x: np.ndarray, ref: np.ndarray, reps: int, seed: int) -> tuple[float, tuple, str]:
+    """Per-seed scores ``x`` under a lent guidance against ``ref``: the relative change of the IQM,
+    its 95% bootstrap interval, and where it lies: "loss" (below 0), "comparable" (it rules out a
+    loss beyond ``EQUIVALENCE_MARGIN``) or "undecided: <why>"."""
+    from mdpt_lib.stats import bootstrap_ratio_ci, iqm, relative_change
+
+    value, ci = relative_change(iqm(x), iqm(ref)), (np.nan, np.nan)
+    if len(x) > 1:
+        ci = bootstrap_ratio_ci(x, ref, iqm, reps, seed=seed)
+    if not np.isfinite(ci[0]):
+        return value, ci, "undecided: one seed, no interval"
+    if ci[1] < 0:
+        return value, ci, "loss"
+    if ci[0] > -EQUIVALENCE_MARGIN:
+        return value, ci, "comparable"
+    return value, ci, "undecided: the interval allows a loss beyond the margin"
+
+
 def swap_verdicts(df: pd.DataFrame, reps: int = 2000, seed: int = 0) -> pd.DataFrame:
     """Finding 3's claims on rows of ``evaluate_swaps``, one row per claim and policy: the value,
     its relative change with a 95% bootstrap interval and the verdict (reproduced / refuted / undecided: why).
@@ -218,7 +236,7 @@ def swap_verdicts(df: pd.DataFrame, reps: int = 2000, seed: int = 0) -> pd.DataF
       where the interval lies below 0, refuted where it rules out a loss beyond the margin.
     """
     from mdpt_lib.experiments.decide import provisional
-    from mdpt_lib.stats import bootstrap_ratio_ci, iqm, relative_change
+    from mdpt_lib.stats import iqm
 
     rows = []
     for algo in PAPER_ALGOS:
@@ -252,17 +270,8 @@ def swap_verdicts(df: pd.DataFrame, reps: int = 2000, seed: int = 0) -> pd.DataF
         for other in (a for a in PAPER_ALGOS if a != algo):
             name = f"{algo.upper()} policy + {other.upper()} guidance"
             x = seeds[seeds.method == name].sort_values("seed").score.to_numpy()
-            value, ci = relative_change(iqm(x), iqm(native[stronger])), (np.nan, np.nan)
-            if len(x) > 1:
-                ci = bootstrap_ratio_ci(x, native[stronger], iqm, reps, seed=seed)
-            if not np.isfinite(ci[0]):
-                verdict = "undecided: one seed, no interval"
-            elif ci[1] < 0:
-                verdict = "refuted"
-            elif ci[0] > -EQUIVALENCE_MARGIN:
-                verdict = "reproduced"
-            else:
-                verdict = "undecided: the interval allows a loss beyond the margin"
+            value, ci, where = _against(x, native[stronger], reps, seed)
+            verdict = {"loss": "refuted", "comparable": "reproduced"}.get(where, where)
             rows.append(
                 {
                     "claim": "cross_algorithm",
@@ -278,17 +287,9 @@ def swap_verdicts(df: pd.DataFrame, reps: int = 2000, seed: int = 0) -> pd.DataF
     wide = pair.pivot_table(index="seed", columns="method", values="score").dropna()
     if name in wide:
         x, own = wide[name].to_numpy(), wide["IDQL (own guidance)"].to_numpy()
-        value, ci = relative_change(iqm(x), iqm(own)), (np.nan, np.nan)
-        if len(x) > 1:
-            ci = bootstrap_ratio_ci(x, own, iqm, reps, seed=seed)
-        if not np.isfinite(ci[0]):
-            verdict = "undecided: one seed, no interval"
-        elif ci[1] < 0:
-            verdict = "reproduced"  # plug-and-play breaks across data distributions
-        elif ci[0] > -EQUIVALENCE_MARGIN:
-            verdict = "refuted"  # the foreign guidance serves as well as the policy's own
-        else:
-            verdict = "undecided: the interval spans 0"
+        value, ci, where = _against(x, own, reps, seed)
+        # the paper's limit: plug-and-play breaks across data distributions
+        verdict = {"loss": "reproduced", "comparable": "refuted"}.get(where, where)
         rows.append(
             {
                 "claim": "mismatch",
