@@ -126,6 +126,16 @@ SCALES["learn_eta05_sarsa"] = replace(
 )
 
 
+# the learning benchmark's Diffusion-QL with the in-sample critic alone (eta stays 1): the check of
+# the diagnosis on halfcheetah medium, whose critic's Q of the data's actions runs away from their
+# Monte-Carlo returns (from ~60 to ~5e8) when its TD next actions come from the policy
+SCALES["learn_sarsa"] = replace(
+    SCALES["learn"],
+    name="learn_sarsa",
+    overrides={**SCALES["learn"].overrides, "dql": {"pretrain_form": "sarsa"}},
+)
+
+
 def get_scale(name: str) -> Scale:
     if name not in SCALES:
         raise ValueError(f"unknown scale {name!r}: valid scales are {', '.join(SCALES)}")
