@@ -429,3 +429,25 @@ def test_committed_swaps_are_found_by_dataset_or_their_command_given(tmp_path):
     )
     (tmp_path / f"{ds}.json").write_text(json.dumps({"dataset": ds, "seeds": [0, 1], "rows": []}))
     assert load_swaps(ds, tmp_path)["seeds"] == [0, 1]
+
+
+def test_the_critic_check_reads_the_data_return_from_the_log_without_the_dataset(monkeypatch):
+    from mdpt_lib.experiments import learning
+
+    def no_data(dataset, gamma=0.99):
+        raise AssertionError(f"critic_check loaded {dataset}")
+
+    monkeypatch.setattr(learning, "data_mc_return", no_data)
+    log = [
+        {"stage": 2, "step": s, "q_mean": q, "mc_return": 60.0 + d}
+        for s, q, d in [(100, 1.0, -1.0), (200, 70.0, 1.0), (300, 6e3, 0.0)]
+    ]
+    job = {"dataset": "bullet-halfcheetah-medium-v0", "algo": "dql", "scale": "learn"}
+    row = learning.critic_check([{"job": job, "log": log}]).iloc[0]
+    assert row.data_return == 60.0  # the mean of the batches' returns
+    assert row.q_passes_data_return_at == 200
+    assert row.final_q_over_data_return == 100.0
+    # a file from before the batches' returns were logged still needs the data
+    old = [{k: v for k, v in r.items() if k != "mc_return"} for r in log]
+    with pytest.raises(AssertionError, match="loaded bullet-halfcheetah-medium-v0"):
+        learning.critic_check([{"job": job, "log": old}])
