@@ -88,3 +88,18 @@ def test_kept_agents_serve_where_the_cache_has_none(tmp_path):
     assert agents[0].act(np.zeros((3, 4), np.float32)).shape == (3, 2)
     with pytest.raises(FileNotFoundError, match="keep"):
         load_job_agents("other", folders=(empty, kept))
+
+
+def test_the_data_fingerprint_tells_two_builds_of_the_same_name_apart():
+    from mdpt_lib.data.load import data_fingerprint
+
+    data = {**toy(), "timeouts": np.zeros(2000, bool)}
+    first = data_fingerprint(data)
+    assert first == data_fingerprint({k: v.copy() for k, v in data.items()})
+    assert (
+        first["episodes"] >= 1
+        and first["min_return"] <= first["mean_return"] <= first["max_return"]
+    )
+    other = {k: v.copy() for k, v in data.items()}
+    other["rewards"][3] += 1e-3  # one transition differs, as after a rollout on another CPU
+    assert data_fingerprint(other)["sha256"] != first["sha256"]

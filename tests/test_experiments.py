@@ -92,6 +92,11 @@ def test_the_classifier_free_variant_runs_guidance_first_on_hopper_beside_its_ow
     result = json.loads(run_job(job, tmp_path).read_text())
     assert {r["inference"] for r in result["curve"]} == {"guided", "unguided"}
     assert result["selection_variants"] == []
+    # the data's content, not only its file name, is recorded (builds differ between machines)
+    assert len(result["provenance"]["data"]["sha256"]) == 16
+    assert result["provenance"]["data"]["mean_return"] == pytest.approx(
+        result["dataset_level"]["mean_return"]
+    )
 
 
 def test_a_seed_held_by_any_result_file_is_not_trained_again(tmp_path):

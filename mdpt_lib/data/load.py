@@ -140,3 +140,29 @@ def _load_file(path: Path, task: str | Task | None, fix: str) -> dict[str, np.nd
     if detect_layout(arrays, source=source) == "d4rl-pybullet":
         return from_d4rl_pybullet(arrays, task, source=source)
     return from_d4rl(arrays, task, source=source)
+
+
+def data_fingerprint(data: Mapping[str, np.ndarray]) -> dict:
+    """What identifies a build's content: a digest of its transitions and the statistics that set
+    the critics' reward scale. Datasets rolled out from behaviour snapshots (``medium``, ``random``)
+    are not bit-identical between machines (seen: halfcheetah medium built on an Intel Xeon and on
+    an AMD Zen 3, the same recipe and file name, mean return 651.6 against 645.5, worst episode
+    -193 against -1,109, so a reward scale of 1.03 against 0.53), so two files of the same name can
+    hold different episodes; this tells them apart."""
+    import hashlib
+
+    from mdpt_lib.replay import episode_returns, reward_scale_factor
+
+    digest = hashlib.sha256()
+    for key in ("observations", "actions", "rewards", "terminals", "timeouts"):
+        if key in data:
+            digest.update(np.ascontiguousarray(data[key]).tobytes())
+    returns = episode_returns(data)
+    return {
+        "sha256": digest.hexdigest()[:16],
+        "episodes": len(returns),
+        "mean_return": float(returns.mean()),
+        "min_return": float(returns.min()),
+        "max_return": float(returns.max()),
+        "reward_scale": float(reward_scale_factor(data)),
+    }

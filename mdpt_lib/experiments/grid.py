@@ -243,6 +243,7 @@ def run_job(job: Job, out: Path, device: str = "cpu", threads: int = 1) -> Path:
     import torch
 
     from mdpt_lib.data.build import dataset_file
+    from mdpt_lib.data.load import data_fingerprint, load_dataset
     from mdpt_lib.data.registry import get_dataset_spec
     from mdpt_lib.experiments import transfer
     from mdpt_lib.experiments.curves import Run, train_with_curve
@@ -259,6 +260,8 @@ def run_job(job: Job, out: Path, device: str = "cpu", threads: int = 1) -> Path:
     spec = get_dataset_spec(job.dataset)
     # the build's name carries a digest of the behaviour snapshots it is made from
     origin["data_file"] = dataset_file(spec.task, spec.level, rows=sc.rows).name
+    # ... but not its content: rolled-out data differs between the machines that build it
+    origin["data"] = data_fingerprint(load_dataset(job.dataset, verbose=False))
     result: dict = {"job": asdict(job), "scale": asdict(sc)}
     request = Run(job.dataset, seeds, sc.steps, sc, device, progress=False)
     if job.experiment == "transfer":
