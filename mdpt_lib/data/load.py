@@ -145,10 +145,8 @@ def _load_file(path: Path, task: str | Task | None, fix: str) -> dict[str, np.nd
 def data_fingerprint(data: Mapping[str, np.ndarray]) -> dict:
     """What identifies a build's content: a digest of its transitions and the statistics that set
     the critics' reward scale. Datasets rolled out from behaviour snapshots (``medium``, ``random``)
-    are not bit-identical between machines (seen: halfcheetah medium built on an Intel Xeon and on
-    an AMD Zen 3, the same recipe and file name, mean return 651.6 against 645.5, worst episode
-    -193 against -1,109, so a reward scale of 1.03 against 0.53), so two files of the same name can
-    hold different episodes; this tells them apart."""
+    are not bit-identical between machines, so two files of the same name can hold different
+    episodes (results/README.md gives a measured case); this tells them apart."""
     import hashlib
 
     from mdpt_lib.replay import episode_returns, reward_scale_factor

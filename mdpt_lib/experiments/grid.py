@@ -164,14 +164,15 @@ def write_result(path: Path, result: dict) -> None:
     os.replace(tmp, path)
 
 
-def dataset_level(dataset: str) -> dict:
-    """The data's own level: mean undiscounted episode return and its normalised score."""
+def dataset_level(dataset: str, data: dict | None = None) -> dict:
+    """The data's own level: mean undiscounted episode return and its normalised score (``data``:
+    the dataset's arrays when already loaded)."""
     from mdpt_lib.data.load import load_dataset
     from mdpt_lib.data.registry import get_dataset_spec
     from mdpt_lib.envs import normalized_score
     from mdpt_lib.replay import episode_returns
 
-    returns = episode_returns(load_dataset(dataset))
+    returns = episode_returns(data if data is not None else load_dataset(dataset))
     task = get_dataset_spec(dataset).task
     return {
         "episodes": len(returns),
@@ -261,7 +262,10 @@ def run_job(job: Job, out: Path, device: str = "cpu", threads: int = 1) -> Path:
     # the build's name carries a digest of the behaviour snapshots it is made from
     origin["data_file"] = dataset_file(spec.task, spec.level, rows=sc.rows).name
     # ... but not its content: rolled-out data differs between the machines that build it
-    origin["data"] = data_fingerprint(load_dataset(job.dataset, verbose=False))
+    data = load_dataset(job.dataset, verbose=False)
+    origin["data"] = data_fingerprint(data)
+    level = dataset_level(job.dataset, data)
+    del data  # training loads its own copy
     result: dict = {"job": asdict(job), "scale": asdict(sc)}
     request = Run(job.dataset, seeds, sc.steps, sc, device, progress=False)
     if job.experiment == "transfer":
@@ -290,7 +294,7 @@ def run_job(job: Job, out: Path, device: str = "cpu", threads: int = 1) -> Path:
         result["train_wall_seconds"] = agents[0].results["wall_seconds"]  # over all sessions
         result["eval_wall_seconds"] = agents[0].results.get("eval_seconds", 0.0)
         result["checkpoint_wall_seconds"] = agents[0].results.get("checkpoint_seconds", 0.0)
-        result["dataset_level"] = dataset_level(job.dataset)
+        result["dataset_level"] = level
         if job.experiment == "learning" and trained_guidance(job.mode):
             from mdpt_lib.experiments.learning import evaluate_variants
 
