@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mdpt_lib.data.build import MissingSnapshotError, dataset_file
+from mdpt_lib.data.build import MissingSnapshotError, spec_file
 from mdpt_lib.data.layouts import episode_returns
 from mdpt_lib.data.paths import RESULTS, behaviour_dir, snapshot_files
 from mdpt_lib.data.registry import DATASETS, check_against_published
@@ -71,7 +71,7 @@ def dataset_stats(dataset_id: str, build: bool = False) -> dict:
         row["status"] = "not reached: " + progress_note(spec.task)
         return row
     cheap = spec.level == "mixed"  # the committed replay buffer: nothing to roll out
-    if not (build or cheap) and not dataset_file(spec.task, spec.level).exists():
+    if not (build or cheap) and not spec_file(dataset_id).exists():
         row["status"] = NOT_BUILT
         return row
     try:
@@ -88,7 +88,7 @@ def dataset_stats(dataset_id: str, build: bool = False) -> dict:
         "min": float(returns.min()),
         "max": float(returns.max()),
     }
-    if spec.published is not None or spec.level == "expert":
+    if spec.published is not None or (spec.level == "expert" and not spec.sampled):
         ends = int(np.count_nonzero(data["terminals"] | data["timeouts"]))
         ok, rule = check_against_published(spec, row["rows"], row["mean"], row["std"], ends)
         row["status"] = (

@@ -323,3 +323,36 @@ def test_stats_keep_the_committed_rows_of_ids_not_built_here():
     assert kept[2:] == now[2:]  # nothing measured to keep; a measured row is never replaced
     retrained = keep_committed(now, committed, lambda i: "2026-12-01T00:00:00Z")
     assert retrained == now  # snapshots newer than the record: its numbers are not theirs
+
+
+def test_d4rl_medium_samples_its_actions_and_d4rl_pybullet_medium_does_not(snapshots):
+    """D4RL's collection draws each action from the actor's tanh-Gaussian; d4rl-pybullet's medium
+    takes tanh(mean). The two ids of one policy are two files, told apart by their actions."""
+    torch.manual_seed(2)
+    np.savez(snapshots / "medium_actor.npz", **Actor(15, 3).to_numpy())
+    from mdpt_lib.data.registry import get_dataset_spec
+
+    d4rl, pybullet = (
+        get_dataset_spec("bullet-hopper-medium-v0"),
+        get_dataset_spec("hopper-bullet-medium-v0"),
+    )
+    assert d4rl.sampled and not pybullet.sampled
+    assert "hopper-bullet-medium-v0" not in d4rl.aliases and d4rl.published is None
+    assert (
+        get_dataset_spec("bullet-hopper-random-v0").aliases
+        == get_dataset_spec("hopper-bullet-random-v0").aliases
+    )
+    assert build_mod.spec_file(d4rl.id, rows=400) != build_mod.spec_file(pybullet.id, rows=400)
+    assert build_mod.spec_file("bullet-hopper-random-v0") == build_mod.spec_file(
+        "hopper-bullet-random-v0"
+    )
+
+    actor = NumpyActor.load(str(snapshots / "medium_actor.npz"))
+    for sampled in (False, True):
+        path = build_mod.build(
+            "hopper", "medium", rows=400, workers=1, progress=False, sampled=sampled
+        )
+        assert path == build_mod.dataset_file("hopper", "medium", rows=400, sampled=sampled)
+        data = build_mod.read_hdf5(path)
+        residual = np.abs(data["actions"] - actor(data["observations"])).max()
+        assert (residual > 0.05) if sampled else (residual < 1e-5)

@@ -174,7 +174,14 @@ def _regenerated_ids(cmd: str) -> list[str]:
     words = cmd.split()
     opt = {w[2:]: words[i + 1] for i, w in enumerate(words) if w.startswith("--")}
     exp = words[words.index("run") + 1]
-    grid = jobs(exp, opt["scale"], [opt["tasks"]], [opt["levels"]], int(opt["seeds-per-job"]))
+    grid = jobs(
+        exp,
+        opt["scale"],
+        [opt["tasks"]],
+        [opt["levels"]],
+        int(opt["seeds-per-job"]),
+        family=opt.get("family", "d4rl"),
+    )
     return [j.id for j in grid]
 
 

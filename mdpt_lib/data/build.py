@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 from mdpt_lib.data.buffer import expand_buffer
 from mdpt_lib.data.paths import behaviour_dir, cache_dir, snapshot_files
 from mdpt_lib.data.policies import NumpyActor
-from mdpt_lib.data.registry import ROWS, get_dataset_spec
+from mdpt_lib.data.registry import ROWS, SAMPLED_LEVELS, get_dataset_spec
 from mdpt_lib.envs import get_task, make_env
 
 KEYS = ("observations", "actions", "rewards", "next_observations", "terminals", "timeouts")
@@ -37,15 +37,19 @@ CHUNKS = 4
 """Fixed number of independently seeded pieces of a rollout dataset (each ends in a truncation)."""
 
 ROLLOUT_LEVELS = {"random": False, "medium": True, "expert": True}
-"""Rollout levels and whether their actor acts deterministically (``tanh(mean)``)."""
+"""Rollout levels and whether their actor acts deterministically (``tanh(mean)``) in d4rl-pybullet's
+recipe; ``sampled=True`` (D4RL's ids, ``DatasetSpec.sampled``) samples medium and expert too."""
 
 
 class MissingSnapshotError(FileNotFoundError):
     """A behaviour-policy snapshot that the requested dataset needs is not in the repository."""
 
 
-def dataset_file(task: str, level: str, seed: int = 0, rows: int = ROWS) -> Path:
-    """Cache path of ``level`` data for ``task``; ids of both families share one file.
+def dataset_file(
+    task: str, level: str, seed: int = 0, rows: int = ROWS, sampled: bool = False
+) -> Path:
+    """Cache path of ``level`` data for ``task``; ids of both families that name the same data
+    share one file (``sampled``: the D4RL rollouts, actions drawn from the actor's distribution).
 
     The name ends with a digest of the snapshot files the data is made from, so a new snapshot
     (a retrained or reselected behaviour policy) is never served from a build of the old one.
@@ -54,6 +58,8 @@ def dataset_file(task: str, level: str, seed: int = 0, rows: int = ROWS) -> Path
     digest = hashlib.sha1()
     for name in snapshot_files(level):
         digest.update(snapshot_path(task, name).read_bytes())
+    if sampled and level in SAMPLED_LEVELS:  # random data is sampled in either recipe: one file
+        level = f"{level}-sampled"
     stem = f"{get_task(task).name}-{level}-seed{seed}{size}-{digest.hexdigest()[:8]}"
     return cache_dir() / "datasets" / f"{stem}.hdf5"
 
@@ -194,20 +200,24 @@ def build(
     workers: int | None = None,
     progress: bool = True,
     overwrite: bool = False,
+    sampled: bool = False,
 ) -> Path:
     """The cached file of ``level`` data for ``task``: built first if it is not there, or rebuilt
-    in place when ``overwrite``."""
+    in place when ``overwrite``. ``sampled``: medium and expert actions drawn from the actor's
+    distribution (D4RL's ids) instead of its mean (d4rl-pybullet's)."""
     task = get_task(task).name
-    path = dataset_file(task, level, seed, rows)
+    path = dataset_file(task, level, seed, rows, sampled)
     if path.exists() and not overwrite:
         return path
     attrs = {"task": task, "level": level, "seed": seed, "builder": "mdpt_lib.data.build"}
     if level in ROLLOUT_LEVELS:
         actor = snapshot_path(task, f"{level}_actor.npz")
+        deterministic = ROLLOUT_LEVELS[level] and not sampled
+        attrs["actions"] = "tanh(mean)" if deterministic else "sampled"
         data = parallel_rollout(
             task,
             actor,
-            ROLLOUT_LEVELS[level],
+            deterministic,
             rows,
             seed,
             workers,
@@ -219,7 +229,7 @@ def build(
             data = expand_buffer(dict(f))
     elif level == "medium-expert":
         parts = [
-            read_hdf5(build(task, lv, seed, rows, workers, progress))
+            read_hdf5(build(task, lv, seed, rows, workers, progress, sampled=sampled))
             for lv in ("medium", "expert")
         ]
         data = {k: np.concatenate([p[k] for p in parts]) for k in KEYS}
@@ -235,4 +245,17 @@ def ensure_built(
     """Path of the finished local build of registry id ``dataset_id`` (built on first use, or
     rebuilt when ``overwrite``)."""
     spec = get_dataset_spec(dataset_id)
-    return build(spec.task, spec.level, workers=workers, progress=progress, overwrite=overwrite)
+    return build(
+        spec.task,
+        spec.level,
+        workers=workers,
+        progress=progress,
+        overwrite=overwrite,
+        sampled=spec.sampled,
+    )
+
+
+def spec_file(dataset_id: str, rows: int = ROWS) -> Path:
+    """Cache path of registry id ``dataset_id``'s build (built or not)."""
+    spec = get_dataset_spec(dataset_id)
+    return dataset_file(spec.task, spec.level, rows=rows, sampled=spec.sampled)

@@ -6,7 +6,10 @@ Two families name the same data:
 - D4RL bullet:   ``bullet-{task}-{random,medium,medium-replay,expert,medium-expert}-v0``
 
 Both come from one SAC run per task (the behaviour recipe, ``mdpt_recipe``; the book's data chapter). ``mixed`` and ``medium-replay`` are
-the same replay buffer; ``random`` and ``medium`` are the same rollouts under either name.
+the same replay buffer and ``random`` the same rollouts under either name. The rollouts of a trained
+actor differ by family: d4rl-pybullet's ``medium`` acts deterministically (``tanh`` of the mean),
+D4RL's collection script samples each action from the actor's tanh-Gaussian (``SAMPLED_LEVELS``),
+so ``bullet-{task}-medium-v0`` and ``{task}-bullet-medium-v0`` are two datasets of one policy.
 """
 
 from __future__ import annotations
@@ -20,6 +23,12 @@ LEVELS = ("random", "medium", "mixed", "medium-replay", "expert", "medium-expert
 
 SAME_DATA = {"mixed": "medium-replay"}
 """Level names that denote the same data in the two families."""
+
+SAMPLED_LEVELS = ("medium", "expert", "medium-expert")
+"""Levels whose D4RL-family rollouts sample actions from the trained actor's distribution, as
+D4RL's ``scripts/generation/mujoco/collect_data.py`` does (``distr.sample()``); d4rl-pybullet's
+``medium`` takes the deterministic ``tanh(mean)``. Without that noise every state has one action
+in the data, and an in-sample critic has no other action to compare it with."""
 
 ROWS = 1_000_000
 """Rows of every rollout dataset (random, medium, expert); medium-expert has twice as many."""
@@ -70,15 +79,24 @@ class DatasetSpec:
     family: str  # "d4rl-pybullet" | "d4rl"
 
     @property
+    def sampled(self) -> bool:
+        """Are this id's actions drawn from the behaviour actor's distribution (D4RL's collection)
+        rather than its deterministic mean (d4rl-pybullet's)? Random data is stochastic in both."""
+        return self.family == "d4rl" and self.level in SAMPLED_LEVELS
+
+    @property
     def aliases(self) -> tuple[str, ...]:
         """Every id (both families) that names the same data."""
         return tuple(
-            i for i, s in DATASETS.items() if s.task == self.task and s.level == self.level
+            i
+            for i, s in DATASETS.items()
+            if s.task == self.task and s.level == self.level and s.sampled == self.sampled
         )
 
     @property
     def published(self) -> PublishedStats | None:
-        return PUBLISHED.get((self.task, self.level))
+        """d4rl-pybullet's statistics of this data (none for sampled rollouts: they are not its)."""
+        return None if self.sampled else PUBLISHED.get((self.task, self.level))
 
     @property
     def id_level(self) -> str:

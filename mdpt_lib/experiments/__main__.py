@@ -165,6 +165,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tasks", nargs="+", default=list(PAPER_TASKS))
     parser.add_argument("--levels", nargs="+", default=list(PAPER_LEVELS))
     parser.add_argument(
+        "--family",
+        default="d4rl",
+        choices=["d4rl", "d4rl-pybullet"],
+        help="dataset ids: D4RL's (bullet-hopper-medium-v0, the paper's; medium actions sampled) "
+        "or d4rl-pybullet's (hopper-bullet-medium-v0; medium actions deterministic)",
+    )
+    parser.add_argument(
         "--seeds-per-job",
         type=int,
         default=1,
@@ -198,6 +205,7 @@ def main(argv: list[str] | None = None) -> None:
         args.seeds_per_job,
         tuple(args.algos) if args.algos else None,
         tuple(args.modes) if args.modes else None,
+        args.family,
     )
     if args.seeds is not None:
         grid = [j for j in grid if set(j.seeds) & set(args.seeds)]

@@ -56,10 +56,12 @@ def jobs(
     seeds_per_job: int = 1,
     algos: tuple[str, ...] | None = None,
     modes: tuple[str, ...] | None = None,
+    family: str = "d4rl",
 ) -> list[Job]:
     """The protocol of ``experiment`` at ``scale`` as a list of jobs (``scale.seeds`` seeds each cell).
 
-    ``algos`` and ``modes`` keep only the cells of those algorithms and conditions (default: all).
+    ``algos`` and ``modes`` keep only the cells of those algorithms and conditions (default: all);
+    ``family`` names the datasets: D4RL's ids (the paper's) or d4rl-pybullet's.
     """
     from mdpt_lib.algos import PAPER_ALGOS
     from mdpt_lib.experiments import guidance_first, learning, necessity
@@ -86,7 +88,7 @@ def jobs(
         )
     # seeds vary slowest: a partly run grid holds every condition for its first seeds
     return [
-        Job(experiment, dataset_id(t, lv), a, m, g, scale)
+        Job(experiment, dataset_id(t, lv, family), a, m, g, scale)
         for g in groups
         for t in tasks
         for lv in levels
@@ -137,6 +139,7 @@ def run_command(
     seeds_per_job: int | None = None,
     seeds: list[int] = (),
     cpus: int | None = None,
+    family: str = "d4rl",
 ) -> str:
     """The ``python -m mdpt_lib.experiments run`` command line that trains these cells (empty
     ``algos`` / ``modes`` / ``seeds``: the runner's defaults, all of them)."""
@@ -148,6 +151,7 @@ def run_command(
         f"python -m mdpt_lib.experiments run {experiment} --scale {scale}",
         f"--tasks {words(tasks)} --levels {words(levels)}",
     ]
+    parts += [f"--family {family}"] if family != "d4rl" else []
     parts += [f"--algos {words(algos)}"] if algos else []
     parts += [f"--modes {words(modes)}"] if modes else []
     parts += [f"--seeds-per-job {seeds_per_job}"] if seeds_per_job else []
@@ -243,9 +247,8 @@ def run_job(job: Job, out: Path, device: str = "cpu", threads: int = 1) -> Path:
     """Train one job and write its result file (skipped when the file exists)."""
     import torch
 
-    from mdpt_lib.data.build import dataset_file
+    from mdpt_lib.data.build import spec_file
     from mdpt_lib.data.load import data_fingerprint, load_dataset
-    from mdpt_lib.data.registry import get_dataset_spec
     from mdpt_lib.experiments import transfer
     from mdpt_lib.experiments.curves import Run, train_with_curve
 
@@ -258,9 +261,8 @@ def run_job(job: Job, out: Path, device: str = "cpu", threads: int = 1) -> Path:
     origin["gemm_fp32_gflops"] = gemm_gflops()  # this worker's ceiling, at the job's start
     start = time.perf_counter()
     seeds = list(job.seeds)
-    spec = get_dataset_spec(job.dataset)
     # the build's name carries a digest of the behaviour snapshots it is made from
-    origin["data_file"] = dataset_file(spec.task, spec.level, rows=sc.rows).name
+    origin["data_file"] = spec_file(job.dataset, rows=sc.rows).name
     # ... but not its content: rolled-out data differs between the machines that build it
     data = load_dataset(job.dataset, verbose=False)
     origin["data"] = data_fingerprint(data)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mdpt_lib.data.build import dataset_file
+from mdpt_lib.data.build import spec_file
 from mdpt_lib.data.registry import get_dataset_spec
 from mdpt_lib.experiments.grid import RESULTS, Job, load_results, run_command
 from mdpt_lib.experiments.scales import get_scale
@@ -27,7 +27,12 @@ def command(job: Job | dict) -> str:
     job = Job(**{**job, "seeds": tuple(job["seeds"])}) if isinstance(job, dict) else job
     spec = get_dataset_spec(job.dataset)
     return run_command(
-        job.experiment, job.scale, spec.task, spec.id_level, seeds_per_job=len(job.seeds)
+        job.experiment,
+        job.scale,
+        spec.task,
+        spec.id_level,
+        seeds_per_job=len(job.seeds),
+        family=spec.family,
     )
 
 
@@ -111,8 +116,7 @@ def precomputed(
         commands.append(command(job))
         commits.append(r["provenance"]["git_commit"][:10])
         data_files.add(r["provenance"].get("data_file", UNRECORDED))
-        spec = get_dataset_spec(job["dataset"])
-        current.add(dataset_file(spec.task, spec.level, rows=r["scale"]["rows"]).name)
+        current.add(spec_file(job["dataset"], rows=r["scale"]["rows"]).name)
     frame = pd.concat(curves, ignore_index=True) if curves else pd.DataFrame()
     if not curves and dataset:  # nothing committed: the command that would make it, at `long`
         seeds = tuple(range(get_scale("long").seeds))
