@@ -64,6 +64,7 @@ def dataset_stats(dataset_id: str, build: bool = False) -> dict:
     row = {
         "id": dataset_id,
         "level": spec.level,
+        "sampled": spec.sampled,
         "aliases": [a for a in spec.aliases if a != dataset_id],
     }
     needed = snapshot_files(spec.level)
@@ -146,14 +147,16 @@ def snapshots_written(dataset_id: str) -> str:
 def keep_committed(rows: list[dict], committed: dict, written=snapshots_written) -> list[dict]:
     """``rows`` with each id that is not built here replaced by its row in a ``committed`` record
     (``save``'s JSON), marked ``kept_from`` that record's commit, if no snapshot of its task was
-    written after that record (``written(id)``): a 1M-row build is an hour of CPU, and the same
-    snapshots build the same bytes on any machine."""
+    written after that record (``written(id)``) and it was built the same way (actions sampled or
+    not; rows from before the sampled D4RL builds say nothing and were not): a 1M-row build is an
+    hour of CPU."""
     old = {r["id"]: r for r in committed["rows"] if "rows" in r}
     return [
         {**old[r["id"]], "kept_from": old[r["id"]].get("kept_from", committed["git_commit"])}
         if r.get("status") == NOT_BUILT
         and r["id"] in old
         and written(r["id"]) <= committed["written"]
+        and old[r["id"]].get("sampled", False) == r.get("sampled", False)
         else r
         for r in rows
     ]

@@ -323,6 +323,8 @@ def test_stats_keep_the_committed_rows_of_ids_not_built_here():
     assert kept[2:] == now[2:]  # nothing measured to keep; a measured row is never replaced
     retrained = keep_committed(now, committed, lambda i: "2026-12-01T00:00:00Z")
     assert retrained == now  # snapshots newer than the record: its numbers are not theirs
+    resampled = [{**r, "sampled": True} for r in now]
+    assert keep_committed(resampled, committed, lambda i: "2026-11-19T00:00:00Z") == resampled
 
 
 def test_d4rl_medium_samples_its_actions_and_d4rl_pybullet_medium_does_not(snapshots):

@@ -5,8 +5,9 @@
 Rollout datasets (random, medium, expert) are ``ROWS`` environment steps of one snapshot, split into
 ``CHUNKS`` fixed pieces rolled out in parallel worker processes (numpy-only policy, one core each);
 the pieces and their seeds do not depend on how many workers run, so the same seed gives the same
-bytes on any machine with the same pybullet. ``mixed`` (= ``medium-replay``) is the committed replay
-buffer; ``medium-expert`` concatenates medium and expert.
+bytes on one machine (not across CPUs: rolled-out physics differs in its last bits between them).
+``mixed`` (= ``medium-replay``) is the committed replay buffer; ``medium-expert`` concatenates
+medium and expert.
 
 Files are in D4RL layout with ``next_observations`` added, written under a temporary name and renamed
 when complete, so a half-written file is never taken for a finished one.
