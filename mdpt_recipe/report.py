@@ -13,9 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from mdpt_lib.data.build import MissingSnapshotError, spec_file
+from mdpt_lib.data.build import ROLLOUT_LEVELS, MissingSnapshotError, spec_file
 from mdpt_lib.data.layouts import episode_returns
 from mdpt_lib.data.paths import RESULTS, behaviour_dir, snapshot_files
+from mdpt_lib.data.policies import NumpyActor, off_mean_rms
 from mdpt_lib.data.registry import DATASETS, check_against_published
 from mdpt_lib.envs import TASKS
 from mdpt_lib.provenance import git_commit, utc_stamp
@@ -89,6 +90,12 @@ def dataset_stats(dataset_id: str, build: bool = False) -> dict:
         "min": float(returns.min()),
         "max": float(returns.max()),
     }
+    if spec.level in ROLLOUT_LEVELS:  # how far the data's actions lie from the actor's mean action
+        actor = NumpyActor.load(behaviour_dir() / spec.task / snapshot_files(spec.level)[0])
+        pick = np.random.default_rng(0).choice(
+            row["rows"], min(row["rows"], 100_000), replace=False
+        )
+        row["off_mean_rms"] = off_mean_rms(actor, data["observations"][pick], data["actions"][pick])
     if spec.published is not None or (spec.level == "expert" and not spec.sampled):
         ends = int(np.count_nonzero(data["terminals"] | data["timeouts"]))
         ok, rule = check_against_published(spec, row["rows"], row["mean"], row["std"], ends)
@@ -112,14 +119,15 @@ def published_text(dataset_id: str) -> str:
 
 
 def format_table(rows: list[dict]) -> str:
-    head = f"{'dataset id':<34} {'rows':>9} {'eps':>6} {'mean':>8} {'std':>7} {'min':>8} {'max':>8} | {'published (mean std min max rows) / D4RL refs':<46} | status"
+    head = f"{'dataset id':<34} {'rows':>9} {'eps':>6} {'mean':>8} {'std':>7} {'min':>8} {'max':>8} {'off-mean':>8} | {'published (mean std min max rows) / D4RL refs':<46} | status"
     lines = [head, "-" * len(head)]
     for r in rows:
         ref = published_text(r["id"])
         if "rows" in r:
-            nums = f"{r['rows']:>9,} {r['episodes']:>6} {r['mean']:>8.1f} {r['std']:>7.1f} {r['min']:>8.1f} {r['max']:>8.1f}"
+            off = f"{r['off_mean_rms']:>8.3f}" if "off_mean_rms" in r else f"{'-':>8}"
+            nums = f"{r['rows']:>9,} {r['episodes']:>6} {r['mean']:>8.1f} {r['std']:>7.1f} {r['min']:>8.1f} {r['max']:>8.1f} {off}"
         else:
-            nums = f"{'-':>9} {'-':>6} {'-':>8} {'-':>7} {'-':>8} {'-':>8}"
+            nums = f"{'-':>9} {'-':>6} {'-':>8} {'-':>7} {'-':>8} {'-':>8} {'-':>8}"
         kept = f" [measured at {r['kept_from'][:7]}]" if "kept_from" in r else ""
         lines.append(f"{r['id']:<34} {nums} | {ref:<46} | {r['status']}{kept}")
     return "\n".join(lines)

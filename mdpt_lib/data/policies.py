@@ -45,3 +45,10 @@ class NumpyActor:
             return np.tanh(mean)
         log_std = np.clip(out[..., self.act_dim :], LOG_STD_MIN, LOG_STD_MAX)
         return np.tanh(mean + np.exp(log_std) * noise)
+
+
+def off_mean_rms(actor: NumpyActor, observations: np.ndarray, actions: np.ndarray) -> float:
+    """Root-mean-square distance, per action dimension, of ``actions`` (N, act_dim) from the
+    actor's mean action ``tanh(mean(s))`` at ``observations`` (N, obs_dim): 0 for data the actor
+    made deterministically, the spread of the actions around each state's mean for sampled data."""
+    return float(np.sqrt(np.mean((actions - actor(observations)) ** 2)))
