@@ -463,3 +463,19 @@ def test_the_critic_check_reads_the_data_return_from_the_log_without_the_dataset
     old = [{k: v for k, v in r.items() if k != "mc_return"} for r in log]
     with pytest.raises(AssertionError, match="loaded bullet-halfcheetah-medium-v0"):
         learning.critic_check([{"job": job, "log": old}])
+
+
+def test_the_critic_path_reads_each_step_from_the_last_log_row_at_or_before_it():
+    from mdpt_lib.experiments import learning
+
+    log = [
+        {"step": s, "q_mean": q, "q_pi": 2 * q, "mc_return": 50.0}
+        for s, q in [(100, 5.0), (250, 50.0), (400, 5e4)]
+    ]
+    job = {"dataset": "x", "algo": "dql", "scale": "learn", "seeds": [3]}
+    path = learning.critic_path(
+        [{"job": job, "log": log}, {"job": job, "log": []}], steps=(200, 400)
+    )
+    assert path.step.tolist() == [100, 400] and path.seeds.tolist() == ["3", "3"]
+    assert path["Q / return"].tolist() == [0.1, 1000.0]
+    assert (path["Q of the policy's actions / Q of the data's"] == 2.0).all()

@@ -355,6 +355,34 @@ def data_mc_return(dataset: str, gamma: float = 0.99) -> float:
     return float(returns_to_go(data, gamma).mean() * reward_scale_factor(data))
 
 
+def critic_path(
+    results: list[dict], steps: tuple[int, ...] = (3_000, 6_000, 9_000, 12_000, 18_000, 30_000)
+) -> pd.DataFrame:
+    """Per job and chosen step: the critic's mean Q of the data's actions beside the data's
+    discounted return (both from the training log; jobs without ``mc_return`` logged are left
+    out), their ratio, and how the critic rates the policy's actions against the data's
+    (``q_pi / q_mean``): a critic that runs away shows the ratio climbing by orders of magnitude."""
+    rows = []
+    for r in results:
+        log = pd.DataFrame(r.get("log", []))
+        if "mc_return" not in log:
+            continue
+        for step in steps:
+            at = log[log.step <= step].iloc[-1]
+            rows.append(
+                {
+                    "scale": r["job"]["scale"],
+                    "seeds": ", ".join(map(str, r["job"]["seeds"])),
+                    "step": int(at.step),
+                    "Q of the data's actions": at.q_mean,
+                    "data's discounted return": at.mc_return,
+                    "Q / return": at.q_mean / at.mc_return,
+                    "Q of the policy's actions / Q of the data's": at.q_pi / at.q_mean,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
 def critic_check(results: list[dict]) -> pd.DataFrame:
     """Per job: the critic's mean Q of the data's actions against the data's own discounted
     return (its mean over the dataset), where Q first passes it and how far it is at the end.
