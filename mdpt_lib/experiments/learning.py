@@ -371,13 +371,16 @@ def critic_path(
             at = log[log.step <= step].iloc[-1]
             rows.append(
                 {
+                    "algo": r["job"]["algo"],
                     "scale": r["job"]["scale"],
                     "seeds": ", ".join(map(str, r["job"]["seeds"])),
                     "step": int(at.step),
                     "Q of the data's actions": at.q_mean,
                     "data's discounted return": at.mc_return,
                     "Q / return": at.q_mean / at.mc_return,
-                    "Q of the policy's actions / Q of the data's": at.q_pi / at.q_mean,
+                    # IDQL's critic never scores its policy's actions in training: no q_pi
+                    "Q of the policy's actions / Q of the data's": at.get("q_pi", np.nan)
+                    / at.q_mean,
                 }
             )
     return pd.DataFrame(rows)
