@@ -14,6 +14,7 @@ import re
 import sys
 from pathlib import Path
 
+from mdpt_lib.data.registry import get_dataset_spec
 from mdpt_lib.experiments.grid import load_results
 from mdpt_lib.experiments.learning import compute_table
 
@@ -34,9 +35,12 @@ def table(folder: Path) -> list[str]:
     t = t.sort_values(["dataset", "algo", "scale", "mode", "seeds"])
     lines = [HEADER, "|---|---|---|---|---|---|---|---|"]
     for r in t.itertuples():
-        task = r.dataset.split("-")[1]
+        spec = get_dataset_spec(r.dataset)
+        data = f"{spec.task} {spec.id_level}" + (
+            "" if spec.family == "d4rl" else f" ({spec.family})"
+        )
         lines.append(
-            f"| {r.algo.upper()} {task} `{r.scale}` {r.mode}, seeds {r.seeds} "
+            f"| {r.algo.upper()} {data} `{r.scale}` {r.mode}, seeds {r.seeds} "
             f"| {r.ms_per_seed_step:.1f} | {r.train_s:,.0f} | {r.eval_s:,.0f} "
             f"| {100 * r.eval_share:.1f}% | {r.core_hours:.2f} | {r.gemm_gflops:.0f} "
             f"| {short_cpu(r.cpu)} |"
