@@ -279,6 +279,10 @@ def test_learning_bar_needs_the_guided_interval_above_both_levels():
     # a guided interval that reaches down to the unguided IQM does not clear it
     low = pd.DataFrame(rows).assign(score=lambda d: d.score.where(d.step == 1000, 9.0))
     assert not step_table(low).clears.any()
+    # seeds from two builds of the data: the bar is the higher build's level, whatever the row order
+    builds = pd.DataFrame(rows).assign(data_score=lambda d: d.seed.map({0: 6.8, 1: 31.0, 2: 6.8}))
+    assert step_table(builds).data_score.tolist() == [31.0, 31.0]
+    assert step_table(builds).clears.tolist() == [False, False]
 
 
 def test_final_policies_are_also_scored_under_the_references_inference_rules():
