@@ -34,6 +34,7 @@ import scipy.stats
 
 __all__ = [
     "STATISTICS",
+    "bootstrap_difference_ci",
     "bootstrap_ratio_ci",
     "iqm",
     "iqr",
@@ -258,6 +259,41 @@ def relative_change(new: float, old: float) -> float:
     return (new - old) / abs(old)
 
 
+def _independent(
+    scores_a: np.ndarray,
+    scores_b: np.ndarray,
+    statistic: Statistic,
+    reps: int,
+    confidence: float,
+    seed: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Bootstrap distributions ``(reps,)`` of ``statistic`` on ``a`` and on ``b``, each resampled
+    on its own (stratified by task), as rliable's ``StratifiedIndependentBootstrap``."""
+    xa, xb = _as_matrix(scores_a, "scores_a"), _as_matrix(scores_b, "scores_b")
+    _check_runs(xa, "scores_a")
+    _check_runs(xb, "scores_b")
+    _check_bootstrap_args(reps, confidence)
+    rng = np.random.default_rng(seed)
+    stat_a = _bootstrap(xa, [statistic], reps, rng, np.ndim(scores_a))[0]
+    stat_b = _bootstrap(xb, [statistic], reps, rng, np.ndim(scores_b))[0]
+    return stat_a, stat_b
+
+
+def bootstrap_difference_ci(
+    scores_a: np.ndarray,
+    scores_b: np.ndarray,
+    statistic: Statistic = iqm,
+    reps: int = 2000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """CI ``(low, high)`` of ``statistic(a) - statistic(b)`` for two independent sets of runs (e.g.
+    the seeds of two algorithms), in the scores' own units; run counts may differ, each at least 2.
+    An interval entirely above 0 says ``a``'s statistic is larger."""
+    stat_a, stat_b = _independent(scores_a, scores_b, statistic, reps, confidence, seed)
+    return _percentile_interval(stat_a - stat_b, confidence)
+
+
 def bootstrap_ratio_ci(
     scores_a: np.ndarray,
     scores_b: np.ndarray,
@@ -273,13 +309,7 @@ def bootstrap_ratio_ci(
     ``StratifiedIndependentBootstrap``. An interval entirely below 0 says ``a`` has a smaller
     statistic than ``b`` (e.g. ``statistic=iqr``: the change reduced the spread).
     """
-    xa, xb = _as_matrix(scores_a, "scores_a"), _as_matrix(scores_b, "scores_b")
-    _check_runs(xa, "scores_a")
-    _check_runs(xb, "scores_b")
-    _check_bootstrap_args(reps, confidence)
-    rng = np.random.default_rng(seed)
-    stat_a = _bootstrap(xa, [statistic], reps, rng, np.ndim(scores_a))[0]
-    stat_b = _bootstrap(xb, [statistic], reps, rng, np.ndim(scores_b))[0]
+    stat_a, stat_b = _independent(scores_a, scores_b, statistic, reps, confidence, seed)
     if np.any(stat_b == 0.0):
         raise ValueError(
             f"statistic(scores_b) is 0 in {int(np.sum(stat_b == 0.0))} of {reps} resamples: "

@@ -8,7 +8,7 @@ from mdpt_lib.experiments.decide import final_per_seed, guidance_first_table, st
 from mdpt_lib.experiments.learning import curve_frame
 
 
-def result(mode: str, seeds, level, slope=0.0, wall=100.0, data_score=5.0, seed_sd=1.0):
+def result(mode: str, seeds, level, slope=0.0, wall=100.0, data_score=5.0, seed_sd=1.0, algo="dql"):
     """A learning result file whose guided score climbs to ``level`` (+ ``seed_sd`` per seed)."""
     curve = []
     for s in seeds:
@@ -16,7 +16,7 @@ def result(mode: str, seeds, level, slope=0.0, wall=100.0, data_score=5.0, seed_
             climb = level * min(1.0, (k + 1) / (5 - 3 * slope))
             curve.append(
                 dict(
-                    algo="dql",
+                    algo=algo,
                     mode=mode,
                     seed=s,
                     step=step,
@@ -26,7 +26,7 @@ def result(mode: str, seeds, level, slope=0.0, wall=100.0, data_score=5.0, seed_
             )
             curve.append(
                 dict(
-                    algo="dql",
+                    algo=algo,
                     mode=mode,
                     seed=s,
                     step=step,
@@ -35,7 +35,7 @@ def result(mode: str, seeds, level, slope=0.0, wall=100.0, data_score=5.0, seed_
                 )
             )
     return {
-        "job": {"dataset": "d", "algo": "dql", "mode": mode, "seeds": list(seeds), "scale": "t"},
+        "job": {"dataset": "d", "algo": algo, "mode": mode, "seeds": list(seeds), "scale": "t"},
         "curve": curve,
         "dataset_level": {"mean_score": data_score},
         "train_wall_seconds": wall,
@@ -122,6 +122,35 @@ def test_necessity_compares_each_condition_with_joint_and_splits_the_gap_by_stag
     # the guided policy climbs over training while the unguided one stays at the data's level
     assert t.loc["joint", "early_gap"] < t.loc["joint", "late_gap"]
     assert t.loc["joint", "late_gap_ci"][0] > 0
+
+
+def test_necessity_verdict_needs_a_stage_and_an_algorithm_dependence():
+    from mdpt_lib.experiments.decide import necessity_verdict
+
+    seeds = range(5)
+    # both climb from the data's level (gap grows with training); IDQL's guidance adds 30 more
+    dql, idql = result("joint", seeds, 40.0), result("joint", seeds, 70.0, algo="idql")
+    table, verdict = necessity_verdict(curve_frame([dql, idql]), "d", reps=500)
+    assert verdict == "reproduced"
+    stage = table[table.part == "stage"].set_index("algo")
+    assert (stage.reading == "differs").all() and stage.loc["idql", "difference"] > 0
+    late = table[(table.part == "algorithm") & (table.stage == "late")].iloc[0]
+    assert late.difference == pytest.approx(30.0) and late.ci[0] > 0
+    # the same gap for both algorithms: no algorithm dependence, so undecided, not reproduced
+    same = result("joint", seeds, 40.0, algo="idql")
+    _, verdict = necessity_verdict(curve_frame([dql, same]), "d", reps=500)
+    assert verdict.startswith("undecided") and "algorithm dependence" in verdict
+    # three seeds: provisional; one algorithm missing: undecided, saying which
+    few = [result("joint", range(3), 40.0), result("joint", range(3), 70.0, algo="idql")]
+    assert (
+        necessity_verdict(curve_frame(few), "d", reps=500)[1]
+        == "reproduced (provisional: 3 of 5 seeds)"
+    )
+    assert "IDQL has fewer than two seeds" in necessity_verdict(curve_frame([dql]), "d")[1]
+    # guidance adds the same from the first checkpoint on, for both algorithms: refuted
+    flat = [result("joint", seeds, 40.0, slope=4 / 3, algo=a) for a in ("dql", "idql")]
+    table, verdict = necessity_verdict(curve_frame(flat), "d", reps=500)
+    assert verdict == "refuted" and (table.reading == "same").all()
 
 
 def test_findings_read_each_task_and_algorithm_at_its_own_scale(tmp_path):
@@ -298,3 +327,17 @@ def test_the_summary_states_each_comparison_with_its_numbers_and_verdicts():
     one = [result("joint", [0], 40.0), result("guidance_first", [0], 60.0)]
     text = gf_summary(guidance_first_table(one, curve_frame(one), reps=100))
     assert "1 seed:" in text and "nan" not in text
+
+
+def test_necessity_verdict_on_the_committed_hopper_runs():
+    from mdpt_lib.experiments.decide import necessity_verdict
+    from mdpt_lib.experiments.learning import load_findings
+
+    _, curves = load_findings(modes=("joint",))
+    table, verdict = necessity_verdict(curves, "bullet-hopper-medium-replay-v0", reps=500)
+    assert list(table.part) == ["stage", "stage", "algorithm", "algorithm"]
+    # guidance adds more late than early for both algorithms (both joint runs climb from ~BC)
+    assert (table[table.part == "stage"].reading == "differs").all()
+    # but IDQL's joint run clears the learning bar only from 27k steps, so its last three
+    # checkpoints (24k-30k) are not all above it: nothing is decided on hopper yet
+    assert verdict == "undecided: IDQL joint training does not stay above the learning bar here"

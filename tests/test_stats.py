@@ -7,6 +7,7 @@ import pytest
 
 from mdpt_lib.stats import (
     STATISTICS,
+    bootstrap_difference_ci,
     bootstrap_ratio_ci,
     iqm,
     iqr,
@@ -222,6 +223,20 @@ def test_ratio_ci():
     low, high = bootstrap_ratio_ci(a, wide, iqr)
     assert low < relative_change(iqr(a), iqr(wide)) < high < 0
     assert low < -2 / 3 < high
+
+
+def test_difference_ci():
+    rng = np.random.default_rng(12)
+    a, b = rng.normal(50, 10, (2, 20))
+    low, high = bootstrap_difference_ci(a, a[::-1])  # the same runs: the interval spans 0
+    assert low < 0 < high
+    # shifted by 30 points: the interval of iqm(a + 30) - iqm(b) holds the point estimate, above 0
+    low, high = bootstrap_difference_ci(a + 30, b)
+    assert 0 < low < iqm(a + 30) - iqm(b) < high
+    low, high = bootstrap_difference_ci(b, a + 30)  # the other way round: below 0
+    assert high < 0
+    with pytest.raises(ValueError, match="at least 2 runs"):
+        bootstrap_difference_ci(a[:1], b)
 
 
 def test_input_errors():

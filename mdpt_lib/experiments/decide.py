@@ -15,7 +15,13 @@ import functools
 import numpy as np
 import pandas as pd
 
-from mdpt_lib.stats import bootstrap_ratio_ci, iqm, relative_change, stratified_bootstrap_ci
+from mdpt_lib.stats import (
+    bootstrap_difference_ci,
+    bootstrap_ratio_ci,
+    iqm,
+    relative_change,
+    stratified_bootstrap_ci,
+)
 
 LAST = 3
 """Checkpoints averaged per seed for its final score."""
@@ -299,6 +305,79 @@ def stage_gaps(curves: pd.DataFrame, ds: str, algo: str, mode: str) -> dict[str,
         "early": gap.iloc[:third].mean().to_numpy(),
         "late": gap.iloc[-third:].mean().to_numpy(),
     }
+
+
+NECESSITY_MARGIN = 5.0
+"""Normalised points: a change in what the guidance adds that is smaller than this counts as none.
+The paper's necessity claim is qualitative and states no size; this margin is ours."""
+
+
+def _dependence(low: float, high: float, margin: float = NECESSITY_MARGIN) -> str:
+    """Where an interval of a difference lies: "differs" (excludes 0), "same" (within ±margin), or
+    "unclear" (neither; no interval)."""
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return "unclear"
+    if low > 0 or high < 0:
+        return "differs"
+    if -margin < low and high < margin:
+        return "same"
+    return "unclear"
+
+
+def necessity_verdict(
+    curves: pd.DataFrame, ds: str, reps: int = 2000, seed: int = 0
+) -> tuple[pd.DataFrame, str]:
+    """Finding 1 ("how much guidance helps depends on the training stage and the algorithm") on
+    dataset ``ds``, from the joint runs of the paper's algorithms.
+
+    What guidance adds is the guided minus the unguided score of the same policy (``stage_gaps``).
+    Stage: per algorithm, each seed's late-minus-early gap (IQM over seeds, interval). Algorithm:
+    IDQL's gap minus Diffusion-QL's at each stage (independent seeds, interval). Returns the table
+    of these parts and the verdict: reproduced where the gap depends on the stage for some
+    algorithm *and* on the algorithm at some stage (intervals exclude 0); refuted where every part
+    is the same within ±``NECESSITY_MARGIN`` points; undecided otherwise, or where a joint run does
+    not stay above the learning bar (nothing to guide). Marked provisional below five seeds."""
+    from mdpt_lib.algos import PAPER_ALGOS
+
+    gaps = {a: stage_gaps(curves, ds, a, "joint") for a in PAPER_ALGOS}
+    missing = [a for a, g in gaps.items() if not g or len(g["late"]) < 2]
+    if missing:
+        why = ", ".join(a.upper() for a in missing)
+        verb = "has" if len(missing) == 1 else "have"
+        return pd.DataFrame(), f"undecided: {why} {verb} fewer than two seeds of joint runs on {ds}"
+    rows = []
+    for a, g in gaps.items():
+        d = g["late"] - g["early"]
+        ci = stratified_bootstrap_ci(d, iqm, reps, seed=seed)
+        rows.append(dict(part="stage", algo=a, stage="late - early", difference=iqm(d), ci=ci))
+    a, b = PAPER_ALGOS
+    for stage in ("early", "late"):
+        x, y = gaps[a][stage], gaps[b][stage]
+        ci = bootstrap_difference_ci(x, y, iqm, reps, seed=seed)
+        rows.append(
+            dict(
+                part="algorithm", algo=f"{a} - {b}", stage=stage, difference=iqm(x) - iqm(y), ci=ci
+            )
+        )
+    table = pd.DataFrame(rows)
+    table["reading"] = [_dependence(*ci) for ci in table.ci]
+    seeds = min(len(g["late"]) for g in gaps.values())
+    learns = {a: joint_learns(curves, ds, a, reps, seed) for a in PAPER_ALGOS}
+    stage, algo = (table[table.part == p].reading for p in ("stage", "algorithm"))
+    if not all(learns.values()):
+        flat = ", ".join(a.upper() for a, ok in learns.items() if not ok)
+        verdict = f"undecided: {flat} joint training does not stay above the learning bar here"
+    elif (stage == "differs").any() and (algo == "differs").any():
+        verdict = provisional("reproduced", seeds)
+    elif (table.reading == "same").all():
+        verdict = provisional("refuted", seeds)
+    else:
+        verdict = "undecided: " + "; ".join(
+            f"{'a stage' if p == 'stage' else 'an algorithm'} dependence is not shown"
+            for p, r in (("stage", stage), ("algorithm", algo))
+            if not (r == "differs").any()
+        )
+    return table, verdict
 
 
 def separation(row: dict | pd.Series) -> str:
