@@ -136,6 +136,13 @@ SCALES["learn_sarsa"] = replace(
 )
 
 
+# the learning benchmark run to the learning issue's cap of 60k diffusion steps (the schedules decay
+# over all of them), evaluated every 3k steps as `learn`: the check of whether a method whose critic
+# only reaches the data's returns near 30k (IDQL on hopper medium-replay, Q/return passes 1 at
+# 26-28k) goes on learning once its critic has settled
+SCALES["learn_60k"] = replace(SCALES["learn"], name="learn_60k", steps=60_000, evaluations=20)
+
+
 def get_scale(name: str) -> Scale:
     if name not in SCALES:
         raise ValueError(f"unknown scale {name!r}: valid scales are {', '.join(SCALES)}")
