@@ -122,6 +122,10 @@ def test_necessity_compares_each_condition_with_joint_and_splits_the_gap_by_stag
     # the guided policy climbs over training while the unguided one stays at the data's level
     assert t.loc["joint", "early_gap"] < t.loc["joint", "late_gap"]
     assert t.loc["joint", "late_gap_ci"][0] > 0
+    # two seeds of a condition give a verdict, marked as resting on too few seeds
+    runs[1] = result("no_guidance", [0, 1], 20.0)
+    t = necessity_table(curve_frame(runs), reps=500).set_index("mode")
+    assert t.loc["no_guidance", "separation"] == "below (provisional: 2 of 5 seeds)"
 
 
 def test_necessity_verdict_needs_a_stage_and_an_algorithm_dependence():

@@ -271,7 +271,8 @@ def efficiency(gf_steps: np.ndarray, joint_steps: np.ndarray, reps: int, seed: i
 
 def necessity_table(curves: pd.DataFrame, reps: int = 2000, seed: int = 0) -> pd.DataFrame:
     """Finding 1, per (dataset, algo, condition other than joint): ``compare_with_joint`` (is the
-    guidance, in joint's form, needed for joint's final score?), and the guided-minus-unguided gap
+    guidance, in joint's form, needed for joint's final score? marked provisional below five
+    seeds), and the guided-minus-unguided gap
     per seed over the first and the last third of the checkpoints (IQM, interval): how much the
     guidance at inference adds early and late in training."""
     final = final_per_seed(curves)
@@ -281,6 +282,7 @@ def necessity_table(curves: pd.DataFrame, reps: int = 2000, seed: int = 0) -> pd
             row = {"dataset": ds, "algo": algo, "mode": mode}
         else:
             row = compare_with_joint(final, curves, ds, algo, mode, reps, seed)
+            row["separation"] = provisional(row["separation"], row["seeds"])
         for stage, gap in stage_gaps(curves, ds, algo, mode).items():
             row[f"{stage}_gap"] = iqm(gap)
             row[f"{stage}_gap_ci"] = (
