@@ -116,6 +116,30 @@ def test_cross_algorithm_guidance(idql, dql, obs):
     assert mode_fractions(dql.act(obs, guidance=idql.guidance))[0] > 0.9
 
 
+def test_untrained_like_is_a_seeded_fresh_frozen_guidance_of_the_same_kind(idql, obs):
+    """The paper's random guidance at inference: the trained guidance's kind, sizes and
+    normalisation at a random initialisation drawn from a seed, the global random state untouched."""
+    import warnings
+
+    from mdpt_lib.guidance import untrained_like
+
+    trained = idql.guidance
+    state = torch.get_rng_state()
+    a, b, c = untrained_like(trained, 0), untrained_like(trained, 0), untrained_like(trained, 1)
+    assert torch.equal(state, torch.get_rng_state())
+    assert a.kind == trained.kind and a.frozen and not any(p.requires_grad for p in a.parameters())
+    assert torch.equal(a.obs_mean, trained.obs_mean) and torch.equal(a.obs_std, trained.obs_std)
+    sa, sb, sc, st = (g.state_dict() for g in (a, b, c, trained))
+    assert sa.keys() == st.keys() and all(sa[k].shape == st[k].shape for k in sa)
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)  # the same seed, the same weights
+    q = [k for k in sa if k.startswith("q.")]
+    assert any(not torch.equal(sa[k], sc[k]) for k in q)  # another seed, other weights
+    assert all(not torch.equal(sa[k], st[k]) for k in q if sa[k].dtype.is_floating_point)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the same data: no mismatch warning
+        assert idql.act(obs, guidance=a).shape == (len(obs), idql.info.act_dim)
+
+
 def test_guidance_for_another_task_is_refused(idql, obs):
     data = bandit(obs_dim=26, act_dim=6)
     cheetah = mdpt_lib.fit(data, algo="idql", steps=5, seed=0, **{**SMALL, "task": "halfcheetah"})

@@ -52,7 +52,8 @@ def test_the_learning_grid_holds_every_condition_the_findings_need_beside_its_jo
         "delayed_guidance",
         "random_guidance",
     }
-    assert {m for a, m in cells if a == "idql"} == {"joint", "guidance_first", "random_guidance"}
+    # IDQL's actor never sees its guidance: its random guidance is read from its joint agents
+    assert {m for a, m in cells if a == "idql"} == {"joint", "guidance_first"}
     # the joint runs keep the ids of the benchmark's committed files: none is trained twice
     assert "bullet-hopper-medium-replay-v0__dql__joint__seeds0-1-2__learn" in {j.id for j in grid}
     only = jobs("learning", "learn", ["hopper"], ["medium-replay"], 3, modes=("guidance_first",))
@@ -345,6 +346,8 @@ def test_decisive_swaps_run_on_kept_agents_of_any_grouping(tmp_path):
     rows = decisive_swaps(ds, seeds=[0, 1], episodes=1, max_steps=5, folders=(tmp_path,))
     assert set(rows.seed) == {0, 1}
     assert "DQL policy + IDQL guidance" in set(rows.method)
+    for algo in ("DQL", "IDQL"):  # finding 1's random guidance at inference, on every seed
+        assert set(rows[rows.method == f"{algo} + untrained guidance"].seed) == {0, 1}
     assert len(per_seed(rows)) == rows.groupby(["method", "seed"]).ngroups
     assert set(iqr_change_over_seeds(rows, "dql")) >= {"own_iqr", "swapped_iqr", "change"}
     # a guidance of another dataset of the task, where one was trained, joins IDQL's swaps by seed
@@ -431,6 +434,43 @@ def test_swap_verdicts_follow_the_intervals():
     worse, same = with_mismatch(5.0), with_mismatch(40.0)
     assert worse.verdict == "reproduced" and worse.change_ci[1] < 0 and worse.seeds == 5
     assert same.verdict == "refuted" and abs(same.change) < 1e-9
+
+
+def test_untrained_guidance_reads_what_the_trained_guidance_adds_at_inference():
+    """A policy that falls under an untrained guidance needed its trained one; one that scores
+    the same did not; on two seeds the reading is marked provisional."""
+    import pandas as pd
+
+    from mdpt_lib.experiments.transfer import untrained_guidance
+
+    level = {
+        "DQL (own guidance)": 60.0,
+        "DQL + untrained guidance": 20.0,
+        "IDQL (own guidance)": 40.0,
+        "IDQL + untrained guidance": 40.0,
+        "IDQL + another seed's guidance": 10.0,  # other swaps are ignored
+    }
+    rows = pd.DataFrame(
+        [
+            {
+                "method": m,
+                "policy": m.split()[0].lower(),
+                "seed": s,
+                "episode": e,
+                "score": mu + s + 0.5 * e,
+            }
+            for m, mu in level.items()
+            for s in range(5)
+            for e in range(4)
+        ]
+    )
+    t = untrained_guidance(rows, reps=500).set_index("policy")
+    assert t.loc["dql", "reading"] == "needed" and t.loc["dql", "change_ci"][1] < 0
+    assert t.loc["idql", "reading"] == "not needed" and abs(t.loc["idql", "change"]) < 1e-9
+    assert t.loc["dql", "seeds"] == 5
+    two = untrained_guidance(rows[rows.seed < 2], reps=500).set_index("policy")
+    assert two.loc["dql", "reading"] == "needed (provisional: 2 of 5 seeds)"
+    assert untrained_guidance(rows[~rows.method.str.contains("untrained")]).empty
 
 
 def test_committed_swaps_are_found_by_dataset_or_their_command_given(tmp_path):

@@ -22,6 +22,7 @@ def test_the_bill_counts_seeds_agents_and_the_measured_cost(tmp_path):
         write(results, "idql", "learn", "joint", seed, wall=3600.0)
     write(results, "idql", "learn", "guidance_first", 0, wall=7200.0)
     write(results, "idql", "learn", "guidance_first", 9, wall=7200.0)  # beyond the protocol's seeds
+    write(results, "dql", "learn_eta05", "joint", 0, wall=1800.0)
     for seed in (3, 4):
         (agents / f"{HOPPER}__idql__joint__seeds{seed}__learn__seed{seed}.pt").write_bytes(b"")
 
@@ -38,10 +39,11 @@ def test_the_bill_counts_seeds_agents_and_the_measured_cost(tmp_path):
     assert gf.command.endswith("--modes guidance_first --seeds-per-job 1 --seeds 1 2 3 4 --cpus 1")
 
     # no file of the mode: the mean over the files of the same algorithm and scale stands in
-    random = table.loc[(HOPPER, "idql", "learn", "random_guidance")]
-    assert random.seeds_left == [0, 1, 2, 3, 4] and random.core_h_per_seed == pytest.approx(9 / 7)
+    random = table.loc[(HOPPER, "dql", "learn_eta05", "random_guidance")]
+    assert random.seeds_left == [0, 1, 2, 3, 4] and random.core_h_per_seed == pytest.approx(0.5)
+    assert (HOPPER, "idql", "learn", "random_guidance") not in table.index  # read at inference
     summary = protocol.summary(table.reset_index())
-    assert f"1 of {len(table)} protocol cells" in summary and "3 joint agents" in summary
+    assert f"1 of {len(table)} protocol cells" in summary and "4 joint agents" in summary
 
 
 def test_every_finding_task_and_condition_is_a_cell():

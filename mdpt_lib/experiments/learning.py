@@ -23,13 +23,15 @@ MODES = ("joint",)
 
 DECISIVE_MODES: dict[str, tuple[str, ...]] = {
     "dql": ("joint", "guidance_first", "no_guidance", "delayed_guidance", "random_guidance"),
-    "idql": ("joint", "guidance_first", "random_guidance"),
+    "idql": ("joint", "guidance_first"),
     "cfg": ("joint", "guidance_first"),
 }
 """Every condition the findings need, per algorithm, trained at the learning benchmark's scales and
 written beside its joint runs (so no run is trained twice): guidance-first for finding 2, the
-necessity conditions for finding 1 (IDQL's actor never sees its guidance, so only its random
-guidance differs at inference), and the trained agents of both for finding 3's swaps. The
+necessity conditions for finding 1, and the trained agents of both for finding 3's swaps. IDQL's
+actor never sees its guidance in training, so each of its necessity conditions would train its
+joint actor again: its random guidance is read at inference instead, from the kept joint agents
+under an untrained critic (``transfer.untrained_guidance``). The
 classifier-free variant (``cfg``, an extension: ``scales.FINDINGS_EXTENSIONS``) is trained jointly and
 guidance-first, the comparison where its labels from an untrained critic should matter most."""
 

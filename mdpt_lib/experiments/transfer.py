@@ -7,7 +7,10 @@ For each algorithm (IDQL, DQL), train ``seeds`` agents on one dataset, then eval
 - the other algorithm's guidance of the same seed (IDQL's IQL critic selecting for DQL's policy,
   and the reverse; the paper: comparable to the stronger native algorithm);
 - a guidance trained on *another* dataset of the same task (random-policy data): the paper's
-  limitation, plug-and-play assumes one data distribution.
+  limitation, plug-and-play assumes one data distribution;
+- an untrained guidance of its own kind (finding 1's random guidance at inference: for IDQL,
+  whose actor never sees its critic in training, this *is* the random-guidance condition, so it is
+  read from the kept joint agents instead of being trained again).
 Returns one row per evaluation episode.
 """
 
@@ -25,9 +28,11 @@ from mdpt_lib.data.load import load_dataset
 from mdpt_lib.data.paths import RESULTS
 from mdpt_lib.evaluation import evaluate
 from mdpt_lib.experiments.curves import Run
-from mdpt_lib.guidance import DatasetMismatchWarning
+from mdpt_lib.guidance import DatasetMismatchWarning, untrained_like
 
 MISMATCH_LEVEL = "random"
+UNTRAINED = "{} + untrained guidance"
+"""The swaps' method name of a policy (its algorithm, upper case) under an untrained guidance."""
 SWAPS = RESULTS / "swaps"
 """Where ``python -m mdpt_lib.experiments swaps`` writes the decisive swaps, one file per dataset."""
 
@@ -47,8 +52,9 @@ def evaluate_swaps(
 ) -> pd.DataFrame:
     """Evaluate each policy of ``agents`` (algorithm -> agents, one per seed, in seed order) with
     its own guidance, the next seed's, the other algorithm's of the same seed (where that
-    algorithm has the seed) and (IDQL) the ``mismatched`` guidance of its seed trained on another
-    dataset of the task (matched by seed). Agents trained by any job serve (loaded, compact ones
+    algorithm has the seed), an untrained one of its own kind (``untrained_like``, drawn from the
+    seed) and (IDQL) the ``mismatched`` guidance of its seed trained on another dataset of the
+    task (matched by seed). Agents trained by any job serve (loaded, compact ones
     too): nothing is trained here. One row per episode."""
     rows = []
 
@@ -89,6 +95,9 @@ def evaluate_swaps(
                 if seed in by_seed[other]:
                     lent = by_seed[other][seed].guidance
                     record(f"{algo.upper()} policy + {other.upper()} guidance", algo, agent, lent)
+            record(
+                UNTRAINED.format(algo.upper()), algo, agent, untrained_like(agent.guidance, seed)
+            )
             if algo == "idql" and seed in mismatched_by_seed:
                 lent = mismatched_by_seed[seed].guidance
                 record(f"IDQL + guidance from {MISMATCH_LEVEL} data", algo, agent, lent)
@@ -298,6 +307,43 @@ def swap_verdicts(df: pd.DataFrame, reps: int = 2000, seed: int = 0) -> pd.DataF
                 "change": value,
                 "change_ci": ci,
                 "verdict": provisional(verdict, len(x)),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def untrained_guidance(df: pd.DataFrame, reps: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """Finding 1's random guidance at inference, from rows of ``evaluate_swaps``: per algorithm,
+    each seed's policy under an untrained guidance of its own kind against under its own trained
+    guidance (per-seed means, IQM over seeds, the relative change with a 95% bootstrap interval).
+    ``reading``: "needed" where the interval lies below 0 (the trained guidance is what the
+    policy's score needs at inference), "not needed" where it rules out a loss beyond
+    ``EQUIVALENCE_MARGIN``, else "undecided: <why>"; marked provisional below five seeds."""
+    from mdpt_lib.experiments.decide import provisional
+    from mdpt_lib.stats import iqm, stratified_bootstrap_ci
+
+    seeds = per_seed(df)
+    rows = []
+    for algo in PAPER_ALGOS:
+        own, fresh = f"{algo.upper()} (own guidance)", UNTRAINED.format(algo.upper())
+        pair = seeds[seeds.method.isin([own, fresh])]
+        wide = pair.pivot_table(index="seed", columns="method", values="score").dropna()
+        if fresh not in wide:
+            continue
+        x, ref = wide[fresh].to_numpy(), wide[own].to_numpy()
+        value, ci, where = _against(x, ref, reps, seed)
+        reading = {"loss": "needed", "comparable": "not needed"}.get(where, where)
+        rows.append(
+            {
+                "policy": algo,
+                "seeds": len(x),
+                "own guidance": iqm(ref),
+                "own guidance_ci": stratified_bootstrap_ci(ref, iqm, reps, seed=seed),
+                "untrained guidance": iqm(x),
+                "untrained guidance_ci": stratified_bootstrap_ci(x, iqm, reps, seed=seed),
+                "change": value,
+                "change_ci": ci,
+                "reading": provisional(reading, len(x)),
             }
         )
     return pd.DataFrame(rows)

@@ -20,6 +20,17 @@ def make_guidance(kind: str, ensemble: int, info: DataInfo, hp: dict) -> Guidanc
     return GUIDANCES[kind](ensemble, info, hp)
 
 
+def untrained_like(guidance: Guidance, seed: int) -> Guidance:
+    """A frozen guidance of ``guidance``'s kind, sizes and observation normalisation at a random
+    initialisation drawn from ``seed``: the paper's random guidance, for use at inference only.
+    One member, on ``guidance``'s device; the global random state is left as it was."""
+    device = guidance.obs_mean.device
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        fresh = make_guidance(guidance.kind, 1, guidance.info, guidance.hp)
+    return fresh.to(device).freeze()
+
+
 def load_guidance(path: str | Path, device: str = "cpu") -> Guidance:
     """Load a guidance saved by ``Guidance.save`` (or the guidance of a saved agent)."""
     blob = torch.load(Path(path), map_location=device, weights_only=False)
@@ -51,4 +62,5 @@ __all__ = [
     "expectile_loss",
     "load_guidance",
     "make_guidance",
+    "untrained_like",
 ]
