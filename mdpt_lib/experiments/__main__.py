@@ -132,7 +132,7 @@ def _swaps(datasets: list[str], seeds, argv) -> None:
         start = time.perf_counter()
         try:
             # each algorithm on those of the seeds it has agents of (at least 2)
-            rows = decisive_swaps(ds, seeds, missing_ok=True)
+            rows = decisive_swaps(ds, seeds, missing_ok=True, progress=True)
         except FileNotFoundError as err:
             raise SystemExit(f"swaps on {ds}: {err}") from None
         have = {a: sorted(int(s) for s in set(g.seed)) for a, g in rows.groupby("policy")}

@@ -44,19 +44,28 @@ def run(request: Run) -> pd.DataFrame:
     mismatch_file = build(task, MISMATCH_LEVEL, rows=scale.rows, progress=request.progress)
     mismatch_data = load_dataset(mismatch_file, task=task, verbose=False)
     mismatched = request.fit("idql", dataset=mismatch_data, task=task)
-    return evaluate_swaps(agents, mismatched, scale.episodes, scale.max_episode_steps)
+    return evaluate_swaps(
+        agents, mismatched, scale.episodes, scale.max_episode_steps, request.progress
+    )
 
 
 def evaluate_swaps(
-    agents: dict[str, list], mismatched: list | None, episodes: int, max_steps: int
+    agents: dict[str, list],
+    mismatched: list | None,
+    episodes: int,
+    max_steps: int,
+    progress: bool = False,
 ) -> pd.DataFrame:
     """Evaluate each policy of ``agents`` (algorithm -> agents, one per seed, in seed order) with
     its own guidance, the next seed's, the other algorithm's of the same seed (where that
     algorithm has the seed), an untrained one of its own kind (``untrained_like``, drawn from the
     seed) and (IDQL) the ``mismatched`` guidance of its seed trained on another dataset of the
     task (matched by seed). Agents trained by any job serve (loaded, compact ones
-    too): nothing is trained here. One row per episode."""
+    too): nothing is trained here. One row per episode; ``progress`` shows a bar of evaluations."""
+    from tqdm.auto import tqdm
+
     rows = []
+    bar = tqdm(desc="swaps", unit="evaluation", disable=not progress)
 
     def record(method: str, algo: str, agent, guidance=None) -> None:
         seed = agent.results["seed"]
@@ -69,6 +78,7 @@ def evaluate_swaps(
                 guidance=guidance,
                 max_steps=max_steps,
             )
+        bar.update(1)
         for e, (ret, score) in enumerate(zip(res.returns, res.scores, strict=True)):
             rows.append(
                 {
@@ -101,6 +111,7 @@ def evaluate_swaps(
             if algo == "idql" and seed in mismatched_by_seed:
                 lent = mismatched_by_seed[seed].guidance
                 record(f"IDQL + guidance from {MISMATCH_LEVEL} data", algo, agent, lent)
+    bar.close()
     return pd.DataFrame(rows)
 
 
@@ -111,6 +122,7 @@ def decisive_swaps(
     max_steps: int = 1000,
     folders=None,
     missing_ok: bool = False,
+    progress: bool = False,
 ) -> pd.DataFrame:
     """``evaluate_swaps`` on the agents the decisive runs trained (joint training, each algorithm at
     its findings scale), loaded from the cache or ``results/agents``: nothing is trained. One row
@@ -151,7 +163,7 @@ def decisive_swaps(
         folders,
         missing_ok=True,
     )
-    return evaluate_swaps(agents, mismatched, episodes, max_steps)
+    return evaluate_swaps(agents, mismatched, episodes, max_steps, progress)
 
 
 def mismatch_command(dataset_id: str) -> str:
