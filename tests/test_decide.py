@@ -122,6 +122,11 @@ def test_necessity_compares_each_condition_with_joint_and_splits_the_gap_by_stag
     # the guided policy climbs over training while the unguided one stays at the data's level
     assert t.loc["joint", "early_gap"] < t.loc["joint", "late_gap"]
     assert t.loc["joint", "late_gap_ci"][0] > 0
+    # the final scores themselves: guided at the level each condition climbs to, unguided at the data's
+    assert t.loc["joint", "guided"] == pytest.approx(42.0)  # 40 + the seeds' 0-4 spread, IQM
+    assert t.loc["no_guidance", "guided"] == pytest.approx(22.0)
+    assert t.loc["no_guidance", "unguided"] == pytest.approx(5.2)
+    assert t.loc["no_guidance", "guided_ci"][0] < 22.0 < t.loc["no_guidance", "guided_ci"][1]
     # two seeds of a condition give a verdict, marked as resting on too few seeds
     runs[1] = result("no_guidance", [0, 1], 20.0)
     t = necessity_table(curve_frame(runs), reps=500).set_index("mode")

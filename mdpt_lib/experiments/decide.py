@@ -272,7 +272,8 @@ def efficiency(gf_steps: np.ndarray, joint_steps: np.ndarray, reps: int, seed: i
 def necessity_table(curves: pd.DataFrame, reps: int = 2000, seed: int = 0) -> pd.DataFrame:
     """Finding 1, per (dataset, algo, condition other than joint): ``compare_with_joint`` (is the
     guidance, in joint's form, needed for joint's final score? marked provisional below five
-    seeds), and the guided-minus-unguided gap
+    seeds), the final guided and unguided IQMs of every condition, joint's included (the mean of
+    the last checkpoints per seed, intervals over seeds), and the guided-minus-unguided gap
     per seed over the first and the last third of the checkpoints (IQM, interval): how much the
     guidance at inference adds early and late in training."""
     final = final_per_seed(curves)
@@ -283,6 +284,13 @@ def necessity_table(curves: pd.DataFrame, reps: int = 2000, seed: int = 0) -> pd
         else:
             row = compare_with_joint(final, curves, ds, algo, mode, reps, seed)
             row["separation"] = provisional(row["separation"], row["seeds"])
+        at = final[(final.dataset == ds) & (final.algo == algo) & (final["mode"] == mode)]
+        for inference in ("guided", "unguided"):
+            v = at[at.inference == inference].score.to_numpy()
+            row[inference] = iqm(v) if len(v) else np.nan
+            row[f"{inference}_ci"] = (
+                stratified_bootstrap_ci(v, iqm, reps, seed=seed) if len(v) > 1 else (np.nan,) * 2
+            )
         for stage, gap in stage_gaps(curves, ds, algo, mode).items():
             row[f"{stage}_gap"] = iqm(gap)
             row[f"{stage}_gap_ci"] = (
