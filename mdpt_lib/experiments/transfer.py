@@ -242,6 +242,16 @@ def _against(x: np.ndarray, ref: np.ndarray, reps: int, seed: int) -> tuple[floa
     return value, ci, "undecided: the interval allows a loss beyond the margin"
 
 
+def _paired(seeds: pd.DataFrame, method: str, reference: str) -> tuple | None:
+    """Per-seed scores (rows of ``per_seed``) of ``method`` and of ``reference`` on the seeds both
+    have, in seed order: two arrays, or None where ``method`` was not evaluated."""
+    pair = seeds[seeds.method.isin([method, reference])]
+    wide = pair.pivot_table(index="seed", columns="method", values="score").dropna()
+    if method not in wide:
+        return None
+    return wide[method].to_numpy(), wide[reference].to_numpy()
+
+
 def swap_verdicts(df: pd.DataFrame, reps: int = 2000, seed: int = 0) -> pd.DataFrame:
     """Finding 3's claims on rows of ``evaluate_swaps``, one row per claim and policy: the value,
     its relative change with a 95% bootstrap interval and the verdict (reproduced / refuted / undecided: why).
@@ -304,10 +314,9 @@ def swap_verdicts(df: pd.DataFrame, reps: int = 2000, seed: int = 0) -> pd.DataF
                 }
             )
     name = f"IDQL + guidance from {MISMATCH_LEVEL} data"
-    pair = seeds[seeds.method.isin([name, "IDQL (own guidance)"])]
-    wide = pair.pivot_table(index="seed", columns="method", values="score").dropna()
-    if name in wide:
-        x, own = wide[name].to_numpy(), wide["IDQL (own guidance)"].to_numpy()
+    paired = _paired(seeds, name, "IDQL (own guidance)")
+    if paired is not None:
+        x, own = paired
         value, ci, where = _against(x, own, reps, seed)
         # the paper's limit: plug-and-play breaks across data distributions
         verdict = {"loss": "reproduced", "comparable": "refuted"}.get(where, where)
@@ -337,12 +346,10 @@ def untrained_guidance(df: pd.DataFrame, reps: int = 2000, seed: int = 0) -> pd.
     seeds = per_seed(df)
     rows = []
     for algo in PAPER_ALGOS:
-        own, fresh = f"{algo.upper()} (own guidance)", UNTRAINED.format(algo.upper())
-        pair = seeds[seeds.method.isin([own, fresh])]
-        wide = pair.pivot_table(index="seed", columns="method", values="score").dropna()
-        if fresh not in wide:
+        paired = _paired(seeds, UNTRAINED.format(algo.upper()), f"{algo.upper()} (own guidance)")
+        if paired is None:
             continue
-        x, ref = wide[fresh].to_numpy(), wide[own].to_numpy()
+        x, ref = paired
         value, ci, where = _against(x, ref, reps, seed)
         reading = {"loss": "needed", "comparable": "not needed"}.get(where, where)
         rows.append(
