@@ -527,3 +527,29 @@ def test_the_critic_path_reads_each_step_from_the_last_log_row_at_or_before_it()
     path = learning.critic_path([{"job": {**job, "algo": "idql"}, "log": idql}], steps=(400,))
     assert path.algo.tolist() == ["idql"]
     assert np.isnan(path["Q of the policy's actions / Q of the data's"].iloc[0])
+
+
+def test_a_longer_run_is_read_beside_the_base_run_of_its_seeds():
+    from mdpt_lib.experiments import learning
+
+    def result(scale, seeds, steps, level):
+        job = {"dataset": "x", "algo": "idql", "mode": "joint", "scale": scale, "seeds": seeds}
+        curve = [
+            {"seed": s, "step": t, "inference": inf, "score": level + s + (inf == "guided") * 10}
+            for s in seeds
+            for t in steps
+            for inf in ("guided", "unguided")
+        ]
+        log = [{"step": t, "q_mean": t / 100, "mc_return": 10.0} for t in steps]
+        return {"job": job, "curve": curve, "log": log}
+
+    base = result("learn", [0, 1, 2], (1000, 2000), 1.0)
+    long = result("learn_60k", [1], (1000, 2000, 3000, 4000), 5.0)
+    other = result("learn", [1], (1000, 2000), 9.0)
+    other["job"] = {**other["job"], "algo": "dql"}  # another algorithm: not its base
+    table = learning.longer_run([base, other, long], "learn_60k")
+    assert set(table.index.get_level_values("scale")) == {"learn", "learn_60k"}
+    assert table.loc[("learn", 2000), "guided"] == 12.0  # seed 1 of the base run only
+    assert table.loc[("learn_60k", 4000), "unguided"] == 6.0
+    assert table.loc[("learn_60k", 3000), "critic Q / data's return"] == 3.0
+    assert learning.longer_run([base], "learn_60k").empty

@@ -389,6 +389,36 @@ def critic_path(
     return pd.DataFrame(rows)
 
 
+def longer_run(results: list[dict], scale: str, base: str = "learn") -> pd.DataFrame:
+    """A check run at ``scale`` (e.g. ``learn_60k``) beside the ``base``-scale joint run of the same
+    dataset, algorithm and seeds: per (scale, step), the guided and unguided scores of those seeds
+    and the critic's Q of the data's actions over their discounted return. Empty where no
+    ``scale`` run exists (the first one found is used)."""
+    long_runs = [r for r in results if r["job"]["scale"] == scale]
+    if not long_runs:
+        return pd.DataFrame()
+    job = long_runs[0]["job"]
+    same = [
+        r
+        for r in results
+        if r["job"]["scale"] == base
+        and r["job"]["mode"] == job["mode"]
+        and (r["job"]["dataset"], r["job"]["algo"]) == (job["dataset"], job["algo"])
+        and set(job["seeds"]) <= set(r["job"]["seeds"])
+    ]
+    rows = []
+    for r in [*same, long_runs[0]]:
+        c = pd.DataFrame(r["curve"])
+        wide = c[c.seed.isin(job["seeds"])].pivot_table(
+            index="step", columns="inference", values="score"
+        )
+        ratio = critic_path([r], steps=tuple(wide.index)).set_index("step")["Q / return"]
+        wide["critic Q / data's return"] = ratio.reindex(wide.index).to_numpy()
+        rows.append(wide.assign(scale=r["job"]["scale"]).reset_index())
+    cols = ["guided", "unguided", "critic Q / data's return"]
+    return pd.concat(rows).set_index(["scale", "step"])[cols]
+
+
 def critic_check(results: list[dict]) -> pd.DataFrame:
     """Per job: the critic's mean Q of the data's actions against the data's own discounted
     return (its mean over the dataset), where Q first passes it and how far it is at the end.
