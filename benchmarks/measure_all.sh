@@ -24,4 +24,6 @@ fi
 for mish in ${MISH:-softplus aten fused}; do
   run env MDPT_MISH=$mish "$py" benchmarks/train_speed.py --seeds 1 5 --steps 100 --configs idql:joint dql:joint
 done
+# what Mish costs in a step, and the floor an activation as cheap as ReLU would reach
+run env OMP_NUM_THREADS=1 "$py" benchmarks/activation_cost.py --rounds 4
 echo; echo "done $(date -u +%FT%TZ)"
