@@ -46,7 +46,15 @@ def test_overrides_an_algorithm_cannot_run_are_refused():
 
 @pytest.mark.parametrize(
     "field",
-    ["net", "critic", "reward_scale", "pretrain_form", "precision", "inference_precision", "selection"],
+    [
+        "net",
+        "critic",
+        "reward_scale",
+        "pretrain_form",
+        "precision",
+        "inference_precision",
+        "selection",
+    ],
 )
 def test_every_string_hyperparameter_is_checked_in_one_place(field):
     with pytest.raises(ValueError, match=f"unknown {field} 'nope'"):

@@ -254,7 +254,8 @@ def test_build_is_used_and_validated(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "id_, level", [("bullet-hopper-medium-replay-v0", "medium-replay"), ("hopper-bullet-mixed-v0", "mixed")]
+    "id_, level",
+    [("bullet-hopper-medium-replay-v0", "medium-replay"), ("hopper-bullet-mixed-v0", "mixed")],
 )
 def test_id_level_names_the_level_as_its_family_does(id_, level):
     spec = get_dataset_spec(id_)

@@ -42,8 +42,7 @@ def run(request: Run) -> pd.DataFrame:
     """Every (algo, condition) of ``grid_cells`` trained and evaluated guided and unguided (IDQL's
     ``delayed_guidance`` is its ``no_guidance`` run, so it is not trained a second time)."""
     curves = [
-        train_with_curve(request, algo, mode, eval_unguided=True)[1]
-        for algo, mode in grid_cells()
+        train_with_curve(request, algo, mode, eval_unguided=True)[1] for algo, mode in grid_cells()
     ]
     return pd.concat(curves, ignore_index=True)
 
