@@ -162,7 +162,14 @@ def step_gflop(algo: str, mode: str, task: str, seed: int = 0, **hparams) -> dic
     spec = get_task(task)
     data = random_transitions(4096, spec.obs_dim, spec.act_dim, seed)
     trainer = make_trainer(
-        data, algo=algo, mode=mode, steps=10, guidance_steps=10, seed=seed, task=spec.name, **hparams
+        data,
+        algo=algo,
+        mode=mode,
+        steps=10,
+        guidance_steps=10,
+        seed=seed,
+        task=spec.name,
+        **hparams,
     )
     out = {"guidance": 0.0}
     if trainer.mode.pretrain:
@@ -173,4 +180,26 @@ def step_gflop(algo: str, mode: str, task: str, seed: int = 0, **hparams) -> dic
     with FlopCounterMode(display=False) as counter:
         trainer.diffusion_step()
     out["diffusion"] = counter.get_total_flops() / 1e9
+    return out
+
+
+def act_gflop(algo: str, task: str, states: int = 10, seed: int = 0, **hparams) -> dict[str, float]:
+    """GFLOP of one batched action call for ``states`` states (one environment step of as many
+    episodes run together), counted by torch's FLOP counter for an agent of ``task``'s sizes:
+    ``guided`` (all candidates sampled, then scored by the guidance) and ``unguided`` (one plain
+    sample). Like ``step_gflop``, independent of the machine and of the weights' values."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from mdpt_lib.agent import fit
+    from mdpt_lib.envs import get_task
+
+    spec = get_task(task)
+    data = random_transitions(4096, spec.obs_dim, spec.act_dim, seed)
+    agent = fit(data, algo=algo, steps=1, seed=seed, task=spec.name, progress=False, **hparams)
+    obs = np.zeros((states, spec.obs_dim), np.float32)
+    out = {}
+    for name, guidance in (("guided", None), ("unguided", False)):
+        with FlopCounterMode(display=False) as counter:
+            agent.act(obs, guidance=guidance)
+        out[name] = counter.get_total_flops() / 1e9
     return out

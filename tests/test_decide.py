@@ -195,7 +195,9 @@ def test_findings_read_each_task_and_algorithm_at_its_own_scale(tmp_path):
     assert any("--scale learn --tasks hopper" in c and "--algos idql " in c for c in commands)
     necessity = findings_commands(["hopper"], ["no_guidance", "random_guidance"])
     assert any("--algos dql --modes no_guidance random_guidance" in c for c in necessity)
-    assert not any("idql" in c for c in necessity)  # IDQL's conditions would retrain its joint actor
+    assert not any(
+        "idql" in c for c in necessity
+    )  # IDQL's conditions would retrain its joint actor
 
 
 def test_decisive_reads_one_dataset_and_always_says_how_to_run_it(tmp_path):
@@ -350,3 +352,29 @@ def test_necessity_verdict_on_the_committed_hopper_runs():
     # but IDQL's joint run clears the learning bar only from 27k steps, so its last three
     # checkpoints (24k-30k) are not all above it: nothing is decided on hopper yet
     assert verdict == "undecided: IDQL joint training does not stay above the learning bar here"
+
+
+def test_evaluation_arithmetic_counts_every_candidate():
+    from mdpt_lib.measure import act_gflop
+
+    small = {"hidden": 32, "critic_hidden": 32}
+    eight = act_gflop("idql", "hopper", states=4, candidates=8, **small)
+    sixteen = act_gflop("idql", "hopper", states=4, candidates=16, **small)
+    # the candidates' sampling chains and scoring are the guided call's work: twice the candidates,
+    # twice the FLOPs; the unguided call samples one action whatever the number of candidates
+    assert sixteen["guided"] == pytest.approx(2 * eight["guided"], rel=0.02)
+    assert sixteen["unguided"] == pytest.approx(eight["unguided"])
+    assert eight["unguided"] < eight["guided"] / 4
+
+
+def test_evaluation_share_of_a_job_follows_from_the_scale(monkeypatch):
+    import mdpt_lib.measure as measure
+    from mdpt_lib.experiments.learning import evaluation_arithmetic
+
+    monkeypatch.setattr(measure, "act_gflop", lambda *a, **k: {"guided": 3.0, "unguided": 1.0})
+    monkeypatch.setattr(measure, "step_gflop", lambda *a, **k: {"diffusion": 2.0})
+    table = evaluation_arithmetic("halfcheetah", "learn", ("dql",))
+    # learn: 30k steps x 2 GFLOP = 60 TFLOP; 10 evaluations x 1,000 steps x 4 GFLOP = 40 TFLOP
+    assert table.loc["dql", "train_tflop"] == pytest.approx(60.0)
+    assert table.loc["dql", "eval_tflop"] == pytest.approx(40.0)
+    assert table.loc["dql", "eval_flop_share"] == pytest.approx(0.4)

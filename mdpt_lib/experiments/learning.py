@@ -15,7 +15,7 @@ import functools
 import numpy as np
 import pandas as pd
 
-from mdpt_lib.algos import PAPER_ALGOS
+from mdpt_lib.algos import PAPER_ALGOS, get_algorithm
 from mdpt_lib.stats import iqm, stratified_bootstrap_ci
 
 MODES = ("joint",)
@@ -315,6 +315,38 @@ def compute_table(results: list[dict]) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def evaluation_arithmetic(
+    task: str = "halfcheetah", scale: str = "learn", algos: tuple[str, ...] = PAPER_ALGOS
+) -> pd.DataFrame:
+    """Evaluation's share of a job's arithmetic at ``scale``, per seed and algorithm: training's
+    TFLOP (diffusion steps x one step's FLOPs) against evaluation's (evaluations x episode length x
+    one batched guided and one unguided action call for all episodes). Episodes are taken at their
+    full length, as every halfcheetah episode is; tasks whose episodes end early evaluate less. A
+    job's evaluation share of wall time stays near this share unless evaluation runs at a higher
+    share of the machine's ceiling than training."""
+    from mdpt_lib.experiments.scales import get_scale
+    from mdpt_lib.measure import act_gflop, step_gflop
+
+    sc = get_scale(scale)
+    rows = []
+    for algo in algos:
+        hp = sc.hparams(algo)
+        act = act_gflop(algo, task, states=sc.episodes, **hp)
+        train = sc.steps * step_gflop(algo, "joint", task, **hp)["diffusion"] / 1e3
+        ev = sc.evaluations * sc.max_episode_steps * (act["guided"] + act["unguided"]) / 1e3
+        rows.append(
+            {
+                "algo": algo,
+                "candidates": hp.get("candidates", get_algorithm(algo).defaults.candidates),
+                "act_gflop": act["guided"],
+                "train_tflop": train,
+                "eval_tflop": ev,
+                "eval_flop_share": ev / (ev + train),
+            }
+        )
+    return pd.DataFrame(rows).set_index("algo")
 
 
 def verdicts(table: pd.DataFrame) -> list[str]:

@@ -62,9 +62,9 @@ SCALES: dict[str, Scale] = {
             "idql": {"candidates": 32},
         },
     ),
-    # the size of the precomputed results committed under results/: the paper's networks and
-    # evaluation episodes, a fortieth of its training (IDQL with 32 candidates instead of 256, for
-    # CPU evaluation). On one core of the 2-core CI machine a job of 3 seeds takes ~20 minutes.
+    # the size of the project's first grids (removed from results/ once superseded): the paper's
+    # networks and evaluation episodes, a fortieth of its training (IDQL with 32 candidates
+    # instead of 256, for CPU evaluation). On one core of the 2-core CI machine a job of 3 seeds takes ~20 minutes.
     "long": Scale(
         "long",
         steps=5_000,
