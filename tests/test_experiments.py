@@ -566,3 +566,25 @@ def test_a_longer_run_is_read_beside_the_base_run_of_its_seeds():
     assert table.loc[("learn_60k", 4000), "unguided"] == 6.0
     assert table.loc[("learn_60k", 3000), "critic Q / data's return"] == 3.0
     assert learning.longer_run([base], "learn_60k").empty
+
+
+def test_critic_settling_logs_stage_one_and_reads_how_far_it_moved(tmp_path):
+    import pandas as pd
+
+    from mdpt_lib.experiments import critic_settling as cs
+
+    path = cs.run("bullet-hopper-medium-replay-v0", "idql", 500, seed=0, out=tmp_path)
+    assert path.name == "bullet-hopper-medium-replay-v0__idql__learn__stage1-500__seed0.json"
+    frame = cs.load(tmp_path)
+    assert frame.step.tolist() == [500] and frame.algo.tolist() == ["idql"]
+    assert cs.run("bullet-hopper-medium-replay-v0", "idql", 500, seed=0, out=tmp_path) == path
+
+    steps = range(0, 40_001, 10_000)  # rising 1 per 1k steps to 30k, then flat
+    rows = [
+        {"dataset": "d", "algo": "dql", "scale": "s", "seed": 0, "step": s}
+        | {"q_data": min(s, 30_000) / 1000, "mc_return": 5.0, "q_loss": 0.1}
+        for s in steps
+    ]
+    table = cs.settling(pd.DataFrame(rows)).iloc[0]
+    assert table.q_at_30k == 30 and table.moved_in_10k_before_30k == 10
+    assert table.q_at_40k == 30 and table.moved_in_10k_before_40k == 0

@@ -1,0 +1,133 @@
+"""Where guidance-first's stage-1 critic settles: the guidance trained alone, far past stage 1's length.
+
+Guidance-first trains its critic for as many steps as the diffusion model (stage 1), then freezes it.
+The decisive runs log the critic's value of the data's actions along stage 1; where that curve is
+still moving when stage 1 ends, the frozen critic is not the one the method means. This check trains
+stage 1 alone for ``steps`` critic steps (the same hyperparameters as the findings' runs, one diffusion
+step after it) and records the same log, so the book can show where the curve levels off::
+
+    python -m mdpt_lib.experiments.critic_settling --dataset bullet-halfcheetah-medium-replay-v0 \\
+        --algo dql --steps 120000 --seed 0
+
+It writes ``results/critic/<dataset>__<algo>__<scale>__stage1-<steps>__seed<k>.json`` (skipped when it
+exists) and resumes from its checkpoint in the cache when interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from mdpt_lib.data.paths import RESULTS, cache_dir
+from mdpt_lib.experiments.grid import gemm_gflops, load_results, provenance, write_result
+from mdpt_lib.experiments.scales import findings_scale, get_scale
+
+FOLDER = RESULTS / "critic"
+KEEP_EVERY = 500
+"""Steps between the log rows kept in the result file (the trainer logs every 100)."""
+
+
+def run(
+    dataset: str, algo: str, steps: int, seed: int = 0, scale: str | None = None, out=FOLDER
+) -> Path:
+    """Train ``algo``'s guidance alone on ``dataset`` for ``steps`` critic steps at ``scale`` (default:
+    the findings scale of the dataset's task) and write its stage-1 log; returns the file."""
+    import torch
+
+    import mdpt_lib
+    from mdpt_lib.data.registry import get_dataset_spec
+
+    spec = get_dataset_spec(dataset)
+    scale = scale or findings_scale(spec.task, algo)
+    sc = get_scale(scale)
+    path = Path(out) / f"{spec.id}__{algo}__{scale}__stage1-{steps}__seed{seed}.json"
+    if path.exists():
+        return path
+    torch.set_num_threads(1)
+    origin = provenance() | {"gemm_fp32_gflops": gemm_gflops()}
+    start = time.perf_counter()
+    agent = mdpt_lib.fit(
+        spec.id,
+        algo=algo,
+        mode="guidance_first",
+        steps=1,
+        guidance_steps=steps,
+        seed=seed,
+        checkpoint=cache_dir() / "experiments" / f"critic__{path.stem}.ckpt",
+        checkpoint_every=5000,
+        **sc.hparams(algo),
+    )
+    log = [
+        row for row in agent.results["log"] if row["stage"] == 1 and row["step"] % KEEP_EVERY == 0
+    ]
+    result = {
+        "job": {"dataset": spec.id, "algo": algo, "scale": scale, "steps": steps, "seed": seed},
+        "log": log,
+        "measure": agent.results["measure"],
+        "resumed": agent.results["resumed"],
+        "wall_seconds": time.perf_counter() - start,
+        "train_wall_seconds": agent.results["wall_seconds"],
+        "provenance": origin | {"written": provenance()["written"]},
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_result(path, result)
+    (cache_dir() / "experiments" / f"critic__{path.stem}.ckpt").unlink(missing_ok=True)
+    return path
+
+
+def load(folder=FOLDER) -> pd.DataFrame:
+    """The committed stage-1 logs as rows: dataset, algo, scale, seed, step, q_data (the critic's
+    mean value of the batch's data actions), mc_return (their discounted returns), q_loss."""
+    rows = []
+    for r in load_results("critic", Path(folder)):
+        job = r["job"]
+        for row in r["log"]:
+            rows.append(
+                {
+                    "dataset": job["dataset"],
+                    "algo": job["algo"],
+                    "scale": job["scale"],
+                    "seed": job["seed"],
+                    "step": row["step"],
+                    "q_data": row["q_data_by_seed"][0],
+                    "mc_return": row["mc_return_by_seed"][0],
+                    "q_loss": row.get("q_loss", float("nan")),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def settling(frame: pd.DataFrame, window: int = 10_000, at=(30_000,)) -> pd.DataFrame:
+    """Per run: the critic's value of the data's actions at the steps ``at`` and at its end, and how
+    much it moved over the last ``window`` steps before each (a settled critic moves ~0)."""
+    out = []
+    for key, g in frame.groupby(["dataset", "algo", "scale", "seed"]):
+        q = g.set_index("step").q_data.sort_index()
+        row = dict(zip(["dataset", "algo", "scale", "seed"], key, strict=True))
+        for step in (*at, int(q.index.max())):
+            if step in q.index and step - window in q.index:
+                row[f"q_at_{step // 1000}k"] = q[step]
+                row[f"moved_in_{window // 1000}k_before_{step // 1000}k"] = (
+                    q[step] - q[step - window]
+                )
+        row["mc_return"] = g.mc_return.mean()
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--algo", required=True, choices=["idql", "dql", "cfg"])
+    p.add_argument("--steps", type=int, default=120_000, help="stage-1 critic steps")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--scale", default=None, help="default: the findings scale of the task")
+    args = p.parse_args(argv)
+    print(run(args.dataset, args.algo, args.steps, args.seed, args.scale))
+
+
+if __name__ == "__main__":
+    main()
