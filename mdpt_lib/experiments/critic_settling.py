@@ -21,9 +21,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from mdpt_lib.algos import ALGORITHMS
 from mdpt_lib.data.paths import RESULTS, cache_dir
 from mdpt_lib.experiments.grid import gemm_gflops, load_results, provenance, write_result
 from mdpt_lib.experiments.scales import findings_scale, get_scale
+from mdpt_lib.provenance import utc_stamp
 
 FOLDER = RESULTS / "critic"
 KEEP_EVERY = 500
@@ -46,6 +48,7 @@ def run(
     path = Path(out) / f"{spec.id}__{algo}__{scale}__stage1-{steps}__seed{seed}.json"
     if path.exists():
         return path
+    checkpoint = cache_dir() / "experiments" / f"critic__{path.stem}.ckpt"
     torch.set_num_threads(1)
     origin = provenance() | {"gemm_fp32_gflops": gemm_gflops()}
     start = time.perf_counter()
@@ -56,7 +59,7 @@ def run(
         steps=1,
         guidance_steps=steps,
         seed=seed,
-        checkpoint=cache_dir() / "experiments" / f"critic__{path.stem}.ckpt",
+        checkpoint=checkpoint,
         checkpoint_every=5000,
         **sc.hparams(algo),
     )
@@ -70,11 +73,11 @@ def run(
         "resumed": agent.results["resumed"],
         "wall_seconds": time.perf_counter() - start,
         "train_wall_seconds": agent.results["wall_seconds"],
-        "provenance": origin | {"written": provenance()["written"]},
+        "provenance": origin | {"written": utc_stamp()},
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     write_result(path, result)
-    (cache_dir() / "experiments" / f"critic__{path.stem}.ckpt").unlink(missing_ok=True)
+    checkpoint.unlink(missing_ok=True)  # the result file now stands for the finished run
     return path
 
 
@@ -121,7 +124,7 @@ def settling(frame: pd.DataFrame, window: int = 10_000, at=(30_000,)) -> pd.Data
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--dataset", required=True)
-    p.add_argument("--algo", required=True, choices=["idql", "dql", "cfg"])
+    p.add_argument("--algo", required=True, choices=sorted(ALGORITHMS))
     p.add_argument("--steps", type=int, default=120_000, help="stage-1 critic steps")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--scale", default=None, help="default: the findings scale of the task")
