@@ -15,34 +15,16 @@ variant, the step's GFLOP (torch's counter) as a share of the ceiling, and Mish'
 from __future__ import annotations
 
 import argparse
-import platform
 import statistics
 import time
-from pathlib import Path
 
 import torch
+from train_speed import gemm_gflops  # the ceiling every speed table of this folder uses
 
 import mdpt_lib.nets as nets
 from mdpt_lib.agent import make_trainer
+from mdpt_lib.experiments.grid import cpu_model
 from mdpt_lib.measure import random_transitions, step_gflop
-
-
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
-
-
-def gemm_gflops(n: int = 1024, reps: int = 20) -> float:
-    """Measured fp32 matmul throughput of this process (its torch threads)."""
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    for _ in range(3):
-        a @ b
-    t = time.perf_counter()
-    for _ in range(reps):
-        a @ b
-    return 2 * n**3 * reps / (time.perf_counter() - t) / 1e9
 
 
 def relu_forward(self, x: torch.Tensor) -> torch.Tensor:
