@@ -588,3 +588,4 @@ def test_critic_settling_logs_stage_one_and_reads_how_far_it_moved(tmp_path):
     table = cs.settling(pd.DataFrame(rows)).iloc[0]
     assert table.q_at_30k == 30 and table.moved_in_10k_before_30k == 10
     assert table.q_at_40k == 30 and table.moved_in_10k_before_40k == 0
+    assert table.settled_by == 40_000  # the first window end after which it stays put

@@ -103,19 +103,28 @@ def load(folder=FOLDER) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def settling(frame: pd.DataFrame, window: int = 10_000, at=(30_000,)) -> pd.DataFrame:
-    """Per run: the critic's value of the data's actions at the steps ``at`` and at its end, and how
-    much it moved over the last ``window`` steps before each (a settled critic moves ~0)."""
+def settling(
+    frame: pd.DataFrame, window: int = 10_000, tol: float = 0.05, at: tuple[int, ...] = (30_000,)
+) -> pd.DataFrame:
+    """Per run: the critic's value of the data's actions at the steps ``at`` and at its end, each the
+    mean of the logged values over the ``window`` steps up to it (one batch's value is noisy), how
+    far that mean moved from the window before, and ``settled_by``: the first window end from which
+    every later move is within ``tol`` of the value (NaN: not settled within the run)."""
     out = []
     for key, g in frame.groupby(["dataset", "algo", "scale", "seed"]):
         q = g.set_index("step").q_data.sort_index()
+        ends = range(window, int(q.index.max()) + 1, window)
+        mean = pd.Series({t: q[(q.index > t - window) & (q.index <= t)].mean() for t in ends})
+        moved = mean.diff()
         row = dict(zip(["dataset", "algo", "scale", "seed"], key, strict=True))
-        for step in (*at, int(q.index.max())):
-            if step in q.index and step - window in q.index:
-                row[f"q_at_{step // 1000}k"] = q[step]
-                row[f"moved_in_{window // 1000}k_before_{step // 1000}k"] = (
-                    q[step] - q[step - window]
-                )
+        for step in (*at, ends[-1]):
+            if step in moved.index and moved[step] == moved[step]:
+                row[f"q_at_{step // 1000}k"] = mean[step]
+                row[f"moved_in_{window // 1000}k_before_{step // 1000}k"] = moved[step]
+        steady = (moved.abs() <= tol * mean.abs())[1:]
+        unsettled = steady.index[~steady.to_numpy()]
+        later = steady.index[steady.index > unsettled.max()] if len(unsettled) else steady.index
+        row["settled_by"] = int(later.min()) if len(later) else float("nan")
         row["mc_return"] = g.mc_return.mean()
         out.append(row)
     return pd.DataFrame(out)
