@@ -92,3 +92,52 @@ def test_one_builder_writes_every_runner_command():
     job = {"experiment": "learning", "dataset": "bullet-hopper-medium-replay-v0", "algo": "dql"}
     job |= {"mode": "joint", "seeds": [0, 1], "scale": "learn"}
     assert command(job).endswith("--levels medium-replay --seeds-per-job 2")
+
+
+def test_a_longer_stage_one_shares_the_joint_runs_and_is_costed_from_measured_steps(tmp_path):
+    from mdpt_lib.experiments.learning import findings_commands
+    from mdpt_lib.experiments.scales import get_scale, joint_shared
+
+    assert joint_shared("learn_s1_90k", "learn")  # joint training has no stage 1
+    assert not joint_shared("learn_eta05_sarsa", "learn_eta05")  # its joint critic differs too
+    cheetah = "bullet-halfcheetah-medium-replay-v0"
+    cells = protocol.cells()
+    s1 = cells[(cells.dataset == cheetah) & (cells.scale == "learn_s1_90k")]
+    assert set(s1.algo) == {"idql", "dql"} and set(s1["mode"]) == {"guidance_first"}
+    variant = [c for c in findings_commands(["halfcheetah"], ["guidance_first"], variants=True)]
+    assert any("--scale learn_s1_90k" in c and "--modes guidance_first" in c for c in variant)
+    assert not any("--scale learn_s1_90k" in c and "joint" in c for c in variant)
+
+    # no run at the longer stage 1 yet: the 30k-stage-1 run with 60k more critic steps at its pace
+    results = tmp_path / "learning"
+    results.mkdir()
+    job = {
+        "dataset": cheetah,
+        "algo": "dql",
+        "mode": "guidance_first",
+        "seeds": [0],
+        "scale": "learn",
+    }
+    measure = {"guidance_steps": 30_000, "guidance_step_seconds": 0.02}
+    (results / "gf.json").write_text(
+        json.dumps({"job": job, "wall_seconds": 3600.0, "measure": measure})
+    )
+    table = protocol.progress(results, tmp_path).set_index(["dataset", "algo", "scale", "mode"])
+    extra = (get_scale("learn_s1_90k").guidance_steps - 30_000) * 0.02 / 3600
+    row = table.loc[(cheetah, "dql", "learn_s1_90k", "guidance_first")]
+    assert row.core_h_per_seed == pytest.approx(1.0 + extra)
+
+
+def test_a_scale_with_a_stage_one_length_trains_guidance_first_for_it(monkeypatch):
+    from dataclasses import replace
+
+    from mdpt_lib.experiments import curves
+    from mdpt_lib.experiments.scales import get_scale
+
+    seen = []
+    monkeypatch.setattr(curves.Run, "fit", lambda self, algo, **kw: seen.append(kw) or [])
+    scale = replace(get_scale("quick"), guidance_steps=77)
+    run = curves.Run(HOPPER, [0], 10, scale)
+    curves.train_with_curve(run, "idql", "guidance_first")
+    curves.train_with_curve(run, "idql", "joint")
+    assert seen[0]["guidance_steps"] == 77 and "guidance_steps" not in seen[1]

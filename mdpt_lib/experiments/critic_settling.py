@@ -104,7 +104,7 @@ def load(folder=FOLDER) -> pd.DataFrame:
 
 
 def settling(
-    frame: pd.DataFrame, window: int = 10_000, tol: float = 0.05, at: tuple[int, ...] = (30_000,)
+    frame: pd.DataFrame, window: int = 10_000, tol: float = 0.10, at: tuple[int, ...] = (30_000,)
 ) -> pd.DataFrame:
     """Per run: the critic's value of the data's actions at the steps ``at`` and at its end, each the
     mean of the logged values over the ``window`` steps up to it (one batch's value is noisy), how

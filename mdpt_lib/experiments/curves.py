@@ -10,6 +10,7 @@ import pandas as pd
 
 from mdpt_lib.agent import fit
 from mdpt_lib.experiments.scales import Scale
+from mdpt_lib.modes import get_mode
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,8 @@ def train_with_curve(
     Returns the agents and one row per (step, seed, inference) with the mean normalised score.
     """
     sc = run.scale
+    if sc.guidance_steps is not None and get_mode(mode).pretrain:
+        kwargs.setdefault("guidance_steps", sc.guidance_steps)
     agents = run.fit(
         algo,
         mode=mode,

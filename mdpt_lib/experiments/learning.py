@@ -266,7 +266,12 @@ def findings_commands(
     they are compared with), each algorithm only the modes of ``DECISIVE_MODES`` it has, one
     command per group of (task, algo) cells that share a scale and modes."""
     from mdpt_lib.experiments.grid import run_command
-    from mdpt_lib.experiments.scales import findings_algos, findings_scale, findings_variants
+    from mdpt_lib.experiments.scales import (
+        findings_algos,
+        findings_scale,
+        findings_variants,
+        joint_shared,
+    )
 
     groups: dict[tuple[str, str, tuple[str, ...]], list[str]] = {}
     for task in tasks:
@@ -277,8 +282,12 @@ def findings_commands(
             if own:
                 groups.setdefault((findings_scale(task, algo), task, own), []).append(algo)
             for scale in findings_variants(task, algo) if variants and own else ():
-                with_joint = own if "joint" in own else ("joint", *own)
-                groups.setdefault((scale, task, with_joint), []).append(algo)
+                if joint_shared(scale, findings_scale(task, algo)):  # compared with its joint
+                    with_joint = tuple(m for m in own if m != "joint")
+                else:
+                    with_joint = own if "joint" in own else ("joint", *own)
+                if with_joint:
+                    groups.setdefault((scale, task, with_joint), []).append(algo)
     return [
         run_command("learning", scale, task, levels, algos, own)
         for (scale, task, own), algos in groups.items()

@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mdpt_lib.experiments.scales import get_scale
+
 TASKS: dict[str, tuple[str, ...]] = {
     "necessity": ("hopper",),
     "guidance_first": ("hopper", "halfcheetah"),
@@ -35,7 +37,12 @@ def cells() -> pd.DataFrame:
     from mdpt_lib.data.registry import dataset_id
     from mdpt_lib.experiments.decide import FINDING_CONDITIONS
     from mdpt_lib.experiments.learning import DECISIVE_MODES
-    from mdpt_lib.experiments.scales import findings_algos, findings_scale, findings_variants
+    from mdpt_lib.experiments.scales import (
+        findings_algos,
+        findings_scale,
+        findings_variants,
+        joint_shared,
+    )
     from mdpt_lib.experiments.transfer import MISMATCH_LEVEL
 
     needed: dict[tuple[str, str, str, str], list[str]] = {}
@@ -48,11 +55,13 @@ def cells() -> pd.DataFrame:
                 own = [m for m in conditions if m in DECISIVE_MODES[algo]]
                 if conditions and not own:
                     continue
-                scales = [findings_scale(task, algo)]
+                primary = findings_scale(task, algo)
+                scales = [primary]
                 if finding == "guidance_first":
                     scales += list(findings_variants(task, algo))
                 for scale in scales:
-                    for mode in ("joint", *own):
+                    joint = () if scale != primary and joint_shared(scale, primary) else ("joint",)
+                    for mode in (*joint, *own):
                         needed.setdefault((ds, algo, scale, mode), []).append(finding)
             if finding == "transfer":  # the mismatched guidance: IDQL on other data of the task
                 other = dataset_id(task, MISMATCH_LEVEL)
@@ -73,17 +82,33 @@ def _seconds_per_seed(results: list[dict]) -> pd.DataFrame:
             "scale": r["job"]["scale"],
             "mode": r["job"]["mode"],
             "seconds_per_seed": r["wall_seconds"] / len(r["job"]["seeds"]),
+            # guidance-first's stage 1: its critic steps and the seconds one step took (all seeds)
+            "guidance_steps": r.get("measure", {}).get("guidance_steps", 0),
+            "stage1_seconds_per_step": r.get("measure", {}).get("guidance_step_seconds", np.nan)
+            / len(r["job"]["seeds"]),
         }
         for r in results
     ]
-    return pd.DataFrame(rows, columns=["dataset", "algo", "scale", "mode", "seconds_per_seed"])
+    columns = ["dataset", "algo", "scale", "mode", "seconds_per_seed", "guidance_steps"]
+    return pd.DataFrame(rows, columns=[*columns, "stage1_seconds_per_step"])
 
 
 def _cost_per_seed(cost: pd.DataFrame, cell) -> float:
-    """Core-hours per seed of ``cell``: the mean over its own files, else over the files of the
-    same algorithm and mode, of the same algorithm and scale, of the same algorithm, and for an
-    algorithm with no files yet (an extension) of any algorithm on the dataset in that mode."""
+    """Core-hours per seed of ``cell``: the mean over its own files, else (a scale that changes
+    guidance-first's stage-1 length) over the files of the same dataset, algorithm and mode with
+    their stage 1 resized at its measured time per step, else over the files of the same algorithm
+    and mode, of the same algorithm and scale, of the same algorithm, and for an algorithm with no
+    files yet (an extension) of any algorithm on the dataset in that mode."""
     algo = cost[cost.algo == cell.algo]
+    stage1 = get_scale(cell.scale).guidance_steps
+    same = algo[(algo.dataset == cell.dataset) & (algo["mode"] == cell.mode)]
+    if stage1 is not None and cell.scale not in set(same.scale) and len(same):
+        # a stage 1 of another length: the measured runs with their stage 1 resized
+        resized = (
+            same.seconds_per_seed + (stage1 - same.guidance_steps) * same.stage1_seconds_per_step
+        )
+        if resized.notna().any():
+            return float(resized.mean() / 3600)
     for like in (
         algo[
             (algo.dataset == cell.dataset)
