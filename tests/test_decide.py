@@ -210,9 +210,11 @@ def test_decisive_reads_one_dataset_and_always_says_how_to_run_it(tmp_path):
     ds = "bullet-halfcheetah-medium-replay-v0"
     table, commands = decisive("guidance_first", ds, tmp_path)
     assert table.empty
-    assert commands == [
+    assert commands == [  # and the variant with a settled stage 1, beside the same joint runs
         "python -m mdpt_lib.experiments run learning --scale learn --tasks halfcheetah "
-        "--levels medium-replay --algos idql dql --modes guidance_first"
+        "--levels medium-replay --algos idql dql --modes guidance_first",
+        "python -m mdpt_lib.experiments run learning --scale learn_s1_90k --tasks halfcheetah "
+        "--levels medium-replay --algos idql dql --modes guidance_first",
     ]
     for k, (mode, level) in enumerate([("joint", 30.0), ("guidance_first", 50.0)]):
         r = result(mode, [0, 1, 2], level, data_score=5.0)
