@@ -582,10 +582,10 @@ def test_critic_settling_logs_stage_one_and_reads_how_far_it_moved(tmp_path):
     steps = range(0, 40_001, 10_000)  # rising 1 per 1k steps to 30k, then flat
     rows = [
         {"dataset": "d", "algo": "dql", "scale": "s", "seed": 0, "step": s}
-        | {"q_data": min(s, 30_000) / 1000, "mc_return": 5.0, "q_loss": 0.1}
+        | {"q_mean": min(s, 30_000) / 1000, "mc_return": 5.0, "q_loss": 0.1}
         for s in steps
     ]
     table = cs.settling(pd.DataFrame(rows)).iloc[0]
-    assert table.q_at_30k == 30 and table.moved_in_10k_before_30k == 10
-    assert table.q_at_40k == 30 and table.moved_in_10k_before_40k == 0
+    assert table.q_at_30k == 30 and table.moved_before_30k == 10
+    assert table.end_step == 40_000 and table.q_end == 30 and table.moved_before_end == 0
     assert table.settled_by == 40_000  # the first window end after which it stays put

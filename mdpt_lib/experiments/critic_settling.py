@@ -67,7 +67,15 @@ def run(
         row for row in agent.results["log"] if row["stage"] == 1 and row["step"] % KEEP_EVERY == 0
     ]
     result = {
-        "job": {"dataset": spec.id, "algo": algo, "scale": scale, "steps": steps, "seed": seed},
+        # a guidance-first job's fields, so that ``decide.stage1_log`` reads it as it reads those
+        "job": {
+            "dataset": spec.id,
+            "algo": algo,
+            "mode": "guidance_first",
+            "seeds": [seed],
+            "scale": scale,
+            "guidance_steps": steps,
+        },
         "log": log,
         "measure": agent.results["measure"],
         "resumed": agent.results["resumed"],
@@ -75,52 +83,40 @@ def run(
         "train_wall_seconds": agent.results["wall_seconds"],
         "provenance": origin | {"written": utc_stamp()},
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
     write_result(path, result)
     checkpoint.unlink(missing_ok=True)  # the result file now stands for the finished run
     return path
 
 
 def load(folder=FOLDER) -> pd.DataFrame:
-    """The committed stage-1 logs as rows: dataset, algo, scale, seed, step, q_data (the critic's
-    mean value of the batch's data actions), mc_return (their discounted returns), q_loss."""
-    rows = []
-    for r in load_results("critic", Path(folder)):
-        job = r["job"]
-        for row in r["log"]:
-            rows.append(
-                {
-                    "dataset": job["dataset"],
-                    "algo": job["algo"],
-                    "scale": job["scale"],
-                    "seed": job["seed"],
-                    "step": row["step"],
-                    "q_data": row["q_data_by_seed"][0],
-                    "mc_return": row["mc_return_by_seed"][0],
-                    "q_loss": row.get("q_loss", float("nan")),
-                }
-            )
-    return pd.DataFrame(rows)
+    """The committed stage-1 logs as ``decide.stage1_log`` rows: dataset, algo, scale, seed, step,
+    q_loss, q_mean (the critic's mean value of the batch's data actions) and mc_return (their
+    discounted returns)."""
+    from mdpt_lib.experiments.decide import stage1_log
+
+    return stage1_log(load_results("critic", Path(folder)))
 
 
 def settling(
     frame: pd.DataFrame, window: int = 10_000, tol: float = 0.10, at: tuple[int, ...] = (30_000,)
 ) -> pd.DataFrame:
-    """Per run: the critic's value of the data's actions at the steps ``at`` and at its end, each the
-    mean of the logged values over the ``window`` steps up to it (one batch's value is noisy), how
-    far that mean moved from the window before, and ``settled_by``: the first window end from which
-    every later move is within ``tol`` of the value (NaN: not settled within the run)."""
+    """Per run of ``load``: the critic's value of the data's actions at the steps ``at`` and at its
+    end (``q_end``, at ``end_step``), each the mean of the logged values over the ``window`` steps
+    up to it (one batch's value is noisy), how far that mean moved from the window before, and
+    ``settled_by``: the first window end from which every later move is within ``tol`` of the value
+    (NaN: not settled within the run)."""
     out = []
     for key, g in frame.groupby(["dataset", "algo", "scale", "seed"]):
-        q = g.set_index("step").q_data.sort_index()
+        q = g.set_index("step").q_mean.sort_index()
         ends = range(window, int(q.index.max()) + 1, window)
         mean = pd.Series({t: q[(q.index > t - window) & (q.index <= t)].mean() for t in ends})
         moved = mean.diff()
         row = dict(zip(["dataset", "algo", "scale", "seed"], key, strict=True))
-        for step in (*at, ends[-1]):
-            if step in moved.index and moved[step] == moved[step]:
+        for step in at:
+            if step in moved.index:
                 row[f"q_at_{step // 1000}k"] = mean[step]
-                row[f"moved_in_{window // 1000}k_before_{step // 1000}k"] = moved[step]
+                row[f"moved_before_{step // 1000}k"] = moved[step]
+        row |= {"end_step": ends[-1], "q_end": mean.iloc[-1], "moved_before_end": moved.iloc[-1]}
         steady = (moved.abs() <= tol * mean.abs())[1:]
         unsettled = steady.index[~steady.to_numpy()]
         later = steady.index[steady.index > unsettled.max()] if len(unsettled) else steady.index

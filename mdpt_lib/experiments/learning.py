@@ -348,7 +348,7 @@ def evaluation_arithmetic(
         rows.append(
             {
                 "algo": algo,
-                "candidates": hp.get("candidates", get_algorithm(algo).defaults.candidates),
+                "candidates": get_algorithm(algo).hparams(task, **hp).candidates,
                 "act_gflop": act["guided"],
                 "train_tflop": train,
                 "eval_tflop": ev,
