@@ -233,6 +233,36 @@ def test_decisive_reads_one_dataset_and_always_says_how_to_run_it(tmp_path):
         decisive("transfer", ds, tmp_path)
 
 
+def test_a_stage_one_critic_still_moving_leaves_guidance_first_undecided():
+    from mdpt_lib.experiments.decide import stage1_settled
+
+    seeds = range(5)
+
+    def gf(values):  # the stage-1 critic's value of the data's actions, one per 1k critic steps
+        r = result("guidance_first", seeds, 60.0, slope=1.0)
+        r["log"] = [
+            {"stage": 1, "step": 1000 * (k + 1), "q_loss": 0.1, "q_mean": v, "mc_return": 50.0}
+            for k, v in enumerate(values)
+        ]
+        return r
+
+    flat = [10.0] * 10 + [50.0] * 20  # levels off at 10k: settled
+    rising = [float(k) for k in range(30)]  # climbs 10 per 10k to its end: not settled
+    settled = table(result("joint", seeds, 40.0), gf(flat))
+    assert settled.stage1_settled and settled.verdict == "reproduced"
+    moving = table(result("joint", seeds, 40.0), gf(rising))
+    assert moving.stage1_settled is not None and not moving.stage1_settled
+    assert moving.verdict == "undecided: stage-1 critic not settled (the scores alone: reproduced)"
+    assert moving.efficiency_verdict.startswith("undecided: stage-1 critic not settled")
+    # the reading per cell, with the last window's move as a share of the value
+    s = stage1_settled([gf(rising)]).iloc[0]
+    assert s.stage1_seeds == 1 and s.stage1_settled_seeds == 0
+    assert s.stage1_last_move == pytest.approx(10.0 / 24.5)
+    # no stage-1 log long enough to read (two 10k windows): unknown, the verdict stands
+    short = table(result("joint", seeds, 40.0), gf(rising[:15]))
+    assert short.stage1_settled is None and short.verdict == "reproduced"
+
+
 def test_stage1_log_holds_only_guidance_first_critic_steps():
     from mdpt_lib.experiments.decide import stage1_log
 
@@ -354,6 +384,23 @@ def test_necessity_verdict_on_the_committed_hopper_runs():
     # but IDQL's joint run clears the learning bar only from 27k steps, so its last three
     # checkpoints (24k-30k) are not all above it: nothing is decided on hopper yet
     assert verdict == "undecided: IDQL joint training does not stay above the learning bar here"
+
+
+def test_guidance_first_verdicts_on_the_committed_hopper_runs():
+    from mdpt_lib.experiments.learning import load_findings
+
+    results, curves = load_findings(variants=True)
+    hopper = "bullet-hopper-medium-replay-v0"
+    table = guidance_first_table(results, curves, reps=300)
+    t = table[table.dataset == hopper].set_index(["algo", "guidance_first_scale", "joint_scale"])
+    # the paper code's form: its stage-1 critic settles within 20k steps (on the untrained actor's
+    # value, a tenth of the data's return) and the policy trained under it stays far below joint
+    paper = t.loc[("dql", "learn_eta05", "learn_eta05")]
+    assert paper.stage1_settled and paper.seeds == 5 and paper.verdict == "refuted"
+    # the in-sample form and IDQL: stage-1 critics still climbing when stage 1 ends at 30k
+    for key in [("dql", "learn_eta05_sarsa", "learn_eta05"), ("idql", "learn", "learn")]:
+        assert not t.loc[key].stage1_settled
+        assert "stage-1 critic not settled" in t.loc[key].verdict
 
 
 def test_evaluation_arithmetic_counts_every_candidate():

@@ -141,3 +141,59 @@ def test_a_scale_with_a_stage_one_length_trains_guidance_first_for_it(monkeypatc
     curves.train_with_curve(run, "idql", "guidance_first")
     curves.train_with_curve(run, "idql", "joint")
     assert seen[0]["guidance_steps"] == 77 and "guidance_steps" not in seen[1]
+
+
+def test_a_cell_whose_stage_one_critic_did_not_settle_gives_way_to_a_longer_stage_one(tmp_path):
+    cheetah = "bullet-halfcheetah-medium-replay-v0"
+    for algo in ("dql", "idql"):
+        for seed in (0, 1):
+            job = {"dataset": cheetah, "algo": algo, "mode": "guidance_first", "seeds": [seed]}
+            # dql's critic still falls by 10 per 10k critic steps at the end; idql's is flat
+            log = [
+                {"stage": 1, "step": s, "q_mean": -s / 1000 if algo == "dql" else 20.0}
+                for s in range(1000, 30_001, 1000)
+            ]
+            name = f"{cheetah}__{algo}__guidance_first__seeds{seed}__learn.json"
+            body = {"job": job | {"scale": "learn"}, "wall_seconds": 3600.0, "log": log}
+            (tmp_path / name).write_text(json.dumps(body))
+    table = protocol.progress(tmp_path, tmp_path).set_index(["dataset", "algo", "scale", "mode"])
+    moving = table.loc[(cheetah, "dql", "learn", "guidance_first")]
+    assert moving.stage1 == "not settled" and moving.superseded_by == "learn_s1_90k"
+    assert moving.seeds_left == [] and moving.core_h_left == 0 and moving.command == ""
+    steady = table.loc[(cheetah, "idql", "learn", "guidance_first")]
+    assert (
+        steady.stage1 == "settled" and steady.superseded_by == "" and steady.seeds_left == [2, 3, 4]
+    )
+    longer = table.loc[(cheetah, "dql", "learn_s1_90k", "guidance_first")]
+    assert longer.stage1 == "" and longer.seeds_left == [0, 1, 2, 3, 4]
+    assert "1 more superseded by a longer stage 1" in protocol.summary(table.reset_index())
+
+
+def test_an_algorithm_whose_stage_one_is_another_s_trains_the_same_critic():
+    from mdpt_lib.config import hparams
+    from mdpt_lib.experiments.scales import STAGE1_AS, findings_scale, get_scale
+
+    critic = ["critic", "critic_hidden", "critic_layers", "critic_lr", "critic_tau", "expectile"]
+    critic += ["gamma", "batch_size", "reward_scale", "pretrain_form"]
+    for algo, like in STAGE1_AS.items():
+        for task in ("hopper", "halfcheetah"):
+            a, b = (
+                hparams(x, task, "medium-replay").to_dict()
+                | get_scale(findings_scale(task, x)).hparams(x)
+                for x in (algo, like)
+            )
+            assert {k: a[k] for k in critic} == {k: b[k] for k in critic}, (algo, task)
+
+
+def test_a_cell_without_runs_reads_the_stage_one_of_the_algorithm_whose_critic_it_trains(tmp_path):
+    for seed in (0, 1):
+        job = {"dataset": HOPPER, "algo": "idql", "mode": "guidance_first", "seeds": [seed]}
+        log = [{"stage": 1, "step": s, "q_mean": s / 1000} for s in range(1000, 30_001, 1000)]
+        body = {"job": job | {"scale": "learn"}, "wall_seconds": 3600.0, "log": log}
+        (tmp_path / f"{HOPPER}__idql__guidance_first__seeds{seed}__learn.json").write_text(
+            json.dumps(body)
+        )
+    table = protocol.progress(tmp_path, tmp_path).set_index(["dataset", "algo", "scale", "mode"])
+    for algo in ("idql", "cfg"):
+        assert table.loc[(HOPPER, algo, "learn", "guidance_first")].stage1 == "not settled"
+    assert table.loc[(HOPPER, "cfg", "learn", "joint")].stage1 == ""

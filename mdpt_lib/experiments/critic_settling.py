@@ -104,11 +104,13 @@ def settling(
     end (``q_end``, at ``end_step``), each the mean of the logged values over the ``window`` steps
     up to it (one batch's value is noisy), how far that mean moved from the window before, and
     ``settled_by``: the first window end from which every later move is within ``tol`` of the value
-    (NaN: not settled within the run)."""
+    (NaN: not settled within the run). Runs shorter than two windows are left out."""
     out = []
     for key, g in frame.groupby(["dataset", "algo", "scale", "seed"]):
         q = g.set_index("step").q_mean.sort_index()
         ends = range(window, int(q.index.max()) + 1, window)
+        if len(ends) < 2:  # too short a log for one move between windows: nothing to read
+            continue
         mean = pd.Series({t: q[(q.index > t - window) & (q.index <= t)].mean() for t in ends})
         moved = mean.diff()
         row = dict(zip(["dataset", "algo", "scale", "seed"], key, strict=True))

@@ -200,7 +200,9 @@ def guidance_first_table(
     each schedule, in core-seconds and in TFLOP (``step_costs``): over the whole run
     (``*_tflop_per_seed``) and up to the step its IQM curve reaches the target, all of stage 1
     included (``*_tflop_to_target``), with the share of joint's that guidance-first does not spend
-    (``compute_saved_per_seed``, ``compute_saved_to_target``). Guidance-first runs of a scale are
+    (``compute_saved_per_seed``, ``compute_saved_to_target``), and whether guidance-first's
+    stage-1 critics had settled (``stage1_settled``; where not, both verdicts are ``unsettled``:
+    the finding assumes a settled critic). Guidance-first runs of a scale are
     compared with the joint runs of the findings scale and, where there are any, with the joint
     runs of their own scale (a variant such as another critic pretraining form: the schedule
     alone, the setting held fixed)."""
@@ -211,6 +213,7 @@ def guidance_first_table(
     compute = compute_per_seed(results).set_index(["dataset", "algo", "scale", "mode"])
     compute = compute.seconds_per_seed
     costs = step_costs(results)
+    settled = stage1_settled(results).set_index(["dataset", "algo", "scale"]).stage1_settled
     rows = []
     for (ds, algo), g in final.groupby(["dataset", "algo"]):
         joint_scales = set(g[g["mode"] == "joint"].scale)
@@ -242,6 +245,12 @@ def guidance_first_table(
                 row.update(efficiency(per_seed["guidance_first"], per_seed["joint"], reps, seed))
                 row["efficiency_verdict"] = provisional(row["efficiency_verdict"], row["seeds"])
                 row["verdict"] = provisional(gf_verdict(row), row["seeds"])
+                # None: no stage-1 log long enough to tell
+                known = settled.get((ds, algo, gf_scale))
+                row["stage1_settled"] = None if known is None else bool(known)
+                if row["stage1_settled"] is False:
+                    for key in ("verdict", "efficiency_verdict"):
+                        row[key] = unsettled(row[key])
                 rows.append(row)
     return pd.DataFrame(rows)
 
@@ -541,6 +550,43 @@ def with_intervals(table: pd.DataFrame, digits: int = 1) -> pd.DataFrame:
 
         shown[col] = [fmt(v, ci) for v, ci in zip(table[col], table[f"{col}_ci"], strict=True)]
     return shown.drop(columns=[c for c in table if c.endswith("_ci")])
+
+
+def stage1_settled(results: list[dict]) -> pd.DataFrame:
+    """Per (dataset, algo, scale) of the guidance-first runs in ``results``: whether each run's
+    stage-1 critic had settled when its stage 1 ended, read from the run's own log by
+    ``critic_settling.settling`` (from some 10k-step window on, its value of the data's actions
+    moves by less than a tenth of itself per window). Columns ``stage1_seeds`` (runs with a log
+    long enough to read), ``stage1_settled_seeds``, ``stage1_settled`` (all of them settled) and
+    ``stage1_last_move`` (the largest move of a run's last window, as a share of its value)."""
+    from mdpt_lib.experiments.critic_settling import settling
+
+    keys = ["dataset", "algo", "scale"]
+    columns = [*keys, "stage1_seeds", "stage1_settled_seeds", "stage1_settled", "stage1_last_move"]
+    log = stage1_log(results)
+    table = settling(log) if not log.empty else pd.DataFrame()
+    if table.empty:
+        return pd.DataFrame(columns=columns)
+    table = table.assign(
+        settled=table.settled_by.notna(), move=(table.moved_before_end / table.q_end).abs()
+    )
+    out = table.groupby(keys, as_index=False).agg(
+        stage1_seeds=("seed", "size"),
+        stage1_settled_seeds=("settled", "sum"),
+        stage1_last_move=("move", "max"),
+    )
+    out["stage1_settled"] = out.stage1_settled_seeds == out.stage1_seeds
+    return out[columns]
+
+
+def unsettled(verdict: str) -> str:
+    """A guidance-first verdict whose stage-1 critic had not settled: the comparison is not the
+    one the finding means (a critic frozen mid-way), so it decides nothing; the scores' own
+    reading stays in brackets."""
+    why = "stage-1 critic not settled"
+    if verdict.startswith("undecided"):
+        return f"{verdict}; {why}"
+    return f"undecided: {why} (the scores alone: {verdict})"
 
 
 def stage1_log(results: list[dict]) -> pd.DataFrame:

@@ -125,16 +125,43 @@ def _cost_per_seed(cost: pd.DataFrame, cell) -> float:
     return np.nan
 
 
+def stage1_length(scale: str) -> int:
+    """Guidance-first's stage-1 critic steps at ``scale``."""
+    sc = get_scale(scale)
+    return sc.guidance_steps or sc.steps
+
+
+def _longer_stage1(table: pd.DataFrame, cell) -> str:
+    """The scale of ``table``'s guidance-first cell on ``cell``'s dataset and algorithm that
+    differs from ``cell``'s scale in nothing but a longer stage 1 ("" where there is none)."""
+    from mdpt_lib.experiments.scales import joint_shared
+
+    for other in table[
+        (table.dataset == cell.dataset)
+        & (table.algo == cell.algo)
+        & (table["mode"] == "guidance_first")
+    ].scale:
+        if stage1_length(other) > stage1_length(cell.scale) and joint_shared(other, cell.scale):
+            return other
+    return ""
+
+
 def progress(folder=None, agents_folder=None, seeds: int | None = None) -> pd.DataFrame:
     """Per protocol cell: the seeds with a committed result file (``seeds_done``), those still to
     train (``seeds_left``), the joint agents kept for the transfer study (``agents_kept``, joint
     cells of its tasks), the measured core-hours per seed and the predicted core-hours left, and
     the command that trains the missing seeds (one job per seed, one core each). Seeds whose
     result is committed but whose agent is not kept (``agents_to_retrain``) are trained again into
-    an empty ``--out`` and kept; their cost is in ``core_h_left``."""
+    an empty ``--out`` and kept; their cost is in ``core_h_left``.
+
+    A guidance-first cell whose committed runs' stage-1 critics had not settled
+    (``decide.stage1_settled``: ``stage1`` reads "not settled"; a cell with no runs reads those of
+    the algorithm whose critic its stage 1 trains, ``scales.STAGE1_AS``) decides nothing; where the protocol
+    has the same cell with a longer stage 1 (``superseded_by``) it gets no more seeds."""
     from mdpt_lib.data.registry import get_dataset_spec
-    from mdpt_lib.experiments.decide import PROTOCOL_SEEDS
+    from mdpt_lib.experiments.decide import PROTOCOL_SEEDS, stage1_settled
     from mdpt_lib.experiments.grid import KEPT_AGENTS, load_results, run_command
+    from mdpt_lib.experiments.scales import STAGE1_AS
 
     seeds = seeds or PROTOCOL_SEEDS
     results = load_results("learning", folder)
@@ -144,11 +171,25 @@ def progress(folder=None, agents_folder=None, seeds: int | None = None) -> pd.Da
         done.setdefault((j["dataset"], j["algo"], j["scale"], j["mode"]), set()).update(j["seeds"])
     cost = _seconds_per_seed(results)
     agents = Path(agents_folder or KEPT_AGENTS)
+    settled = stage1_settled(results).set_index(["dataset", "algo", "scale"]).stage1_settled
+    table = cells()
     rows = []
-    for cell in cells().itertuples(index=False):
+    for cell in table.itertuples(index=False):
         key = (cell.dataset, cell.algo, cell.scale, cell.mode)
         have = sorted(s for s in done.get(key, set()) if s < seeds)
         left = [s for s in range(seeds) if s not in have]
+        stage1, superseded_by = "", ""
+        # the cell's own runs, else those of the algorithm whose critic its stage 1 trains
+        evidence = [
+            k
+            for k in (key[:3], (cell.dataset, STAGE1_AS.get(cell.algo), cell.scale))
+            if k in settled.index
+        ]
+        if cell.mode == "guidance_first" and evidence:
+            stage1 = "settled" if settled[evidence[0]] else "not settled"
+            if stage1 == "not settled":
+                superseded_by = _longer_stage1(table, cell)
+                left = [] if superseded_by else left
         per_seed = _cost_per_seed(cost, cell)
         kept, retrain = None, []
         if cell.mode == "joint" and "transfer" in cell.findings:
@@ -173,6 +214,8 @@ def progress(folder=None, agents_folder=None, seeds: int | None = None) -> pd.Da
                 "agents_to_retrain": retrain,
                 "core_h_per_seed": per_seed,
                 "core_h_left": per_seed * (len(left) + len(retrain)),
+                "stage1": stage1,
+                "superseded_by": superseded_by,
                 "command": command,
             }
         )
@@ -180,12 +223,20 @@ def progress(folder=None, agents_folder=None, seeds: int | None = None) -> pd.Da
 
 
 def summary(table: pd.DataFrame) -> str:
-    """One sentence: cells complete, seed runs left, agents to retrain, core-hours left."""
-    complete = int((table.seeds_left.str.len() == 0).sum())
+    """One sentence: cells complete, cells superseded by a longer stage 1, seed runs left,
+    agents to retrain, core-hours left."""
+    superseded = table.superseded_by != ""
+    complete = int(((table.seeds_left.str.len() == 0) & ~superseded).sum())
     left = int(table.seeds_left.str.len().sum())
     retrain = int(table.agents_to_retrain.str.len().sum())
+    dropped = (
+        f" ({int(superseded.sum())} more superseded by a longer stage 1: their stage-1 critics "
+        "had not settled)"
+        if superseded.any()
+        else ""
+    )
     return (
-        f"{complete} of {len(table)} protocol cells have all their seeds; {left} seed runs remain "
+        f"{complete} of {len(table)} protocol cells have all their seeds{dropped}; {left} seed runs remain "
         f"and {retrain} joint agents are to be trained again for the transfer study: about "
         f"{table.core_h_left.sum():.1f} core-hours at the measured cost per seed"
     )
@@ -201,6 +252,12 @@ def main() -> None:
     print(summary(table) + ".")
     for command in table.command[table.command != ""]:
         print("  " + command)
+    lacking = table[(table.stage1 == "not settled") & (table.superseded_by == "")]
+    for row in lacking.itertuples():
+        print(
+            f"  stage 1 not settled and no longer-stage-1 scale in the protocol: {row.dataset} "
+            f"{row.algo} {row.scale} (see python -m mdpt_lib.experiments.critic_settling)"
+        )
     retrain = table[table.agents_to_retrain.str.len() > 0]
     for row in retrain.itertuples():
         print(

@@ -198,6 +198,13 @@ FINDINGS_VARIANTS: dict[tuple[str, str], tuple[str, ...]] = {
 FINDINGS_EXTENSIONS: dict[str, tuple[str, ...]] = {"hopper": ("cfg",)}
 
 
+# Algorithms whose guidance-first stage 1 trains another algorithm's critic: the classifier-free
+# variant's labels come from the same IQL critic as IDQL's (same hyperparameters; trained on the
+# data alone, never reading the actor), so where IDQL's stage-1 critic has not settled, neither has
+# the classifier-free variant's.
+STAGE1_AS: dict[str, str] = {"cfg": "idql"}
+
+
 def findings_algos(task: str) -> tuple[str, ...]:
     """The algorithms whose runs the findings use on ``task``: the paper's two, then the task's
     ``FINDINGS_EXTENSIONS``."""
