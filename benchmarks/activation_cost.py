@@ -4,12 +4,13 @@
     python benchmarks/activation_cost.py --threads 2 --rounds 6 --fused
 
 One trainer per algorithm (joint mode, the paper's sizes, halfcheetah-sized random data, one seed)
-runs its diffusion step with each Mish implementation of ``mdpt_lib.nets`` in turn, round after
+runs its diffusion step with each Mish implementation of ``mdpt_lib.nets`` in turn (``cpp``, the
+default of long runs, first: its build happens before any timing), round after
 round (interleaved, so a change in the machine's load hits every variant alike), and once with
 ReLU in Mish's place: not the same network, only the floor an activation as cheap as ReLU would
 reach. Printed: the CPU model, the process's fp32 GEMM ceiling, the median time per step of each
 variant, the step's GFLOP (torch's counter) as a share of the ceiling, and Mish's share of the step
-((softplus - relu) / softplus).
+((mish - relu) / mish) for the eager and the C++ forms.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import mdpt_lib.nets as nets
 from mdpt_lib.agent import make_trainer
 from mdpt_lib.experiments.grid import cpu_model
 from mdpt_lib.measure import random_transitions, step_gflop
+from mdpt_lib.mish_cpp import kernels
 
 
 def relu_forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -40,10 +42,12 @@ def main() -> None:
     p.add_argument("--fused", action="store_true", help="also the compiled fused Mish (compiles)")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    variants = ["softplus", "aten"] + (["fused"] * args.fused) + ["relu (floor)"]
+    variants = ["cpp", "softplus", "aten"] + (["fused"] * args.fused) + ["relu (floor)"]
     ceiling = gemm_gflops()
     print(f"CPU: {cpu_model()}; torch {torch.__version__}, {args.threads} thread(s)")
     print(f"fp32 GEMM ceiling (1024^3 matmul): {ceiling:.0f} GFLOP/s")
+    built = kernels() is not None  # builds the C++ Mish here (once per machine), before timing
+    print(f"C++ Mish: {'built' if built else 'could not be built: its rows run the eager form'}")
     data = random_transitions(50_000, 26, 6)
     original = nets.Mish.forward
     for algo in args.algos:
@@ -55,21 +59,14 @@ def main() -> None:
         for _ in range(args.rounds):
             for v in variants:
                 nets.Mish.forward = relu_forward if v.startswith("relu") else original
-                nets.MISH_MODE, nets._fast_mish = (
-                    (v, v == "fused")
-                    if v in nets.MISH_IMPLS
-                    else (
-                        "softplus",
-                        False,
-                    )
-                )
+                nets._mish_in_use = v if v in nets.MISH_IMPLS else "softplus"
                 for _ in range(3):  # warm-up (and the fused kernels' compilation)
                     trainer.diffusion_step()
                 t = time.perf_counter()
                 for _ in range(args.steps):
                     trainer.diffusion_step()
                 times[v].append((time.perf_counter() - t) / args.steps)
-        nets.Mish.forward, nets.MISH_MODE, nets._fast_mish = original, "softplus", False
+        nets.Mish.forward, nets._mish_in_use = original, "softplus"
         med = {v: statistics.median(ts) for v, ts in times.items()}
         print(f"\n{algo.upper()} joint, one seed, {gflop:.2f} GFLOP per diffusion step")
         print(f"{'Mish':<14}{'ms/step':>9}{'range':>16}{'% of ceiling':>14}")
@@ -78,8 +75,9 @@ def main() -> None:
             print(
                 f"{v:<14}{med[v] * 1e3:>9.1f}{min(ts) * 1e3:>8.1f}-{max(ts) * 1e3:<7.1f}{share:>13.0%}"
             )
-        mish_share = (med["softplus"] - med["relu (floor)"]) / med["softplus"]
-        print(f"Mish's share of the step (softplus - relu) / softplus: {mish_share:.0%}")
+        for v in ("softplus", "cpp"):
+            share = (med[v] - med["relu (floor)"]) / med[v]
+            print(f"Mish's share of the step ({v} - relu) / {v}: {share:.0%}")
 
 
 if __name__ == "__main__":

@@ -57,7 +57,7 @@ def policy_call(algo: str, episodes: int, candidates: int, precision: str = "fp3
     from mdpt_lib.ensemble import member
     from mdpt_lib.nets import use_fast_mish_for
 
-    use_fast_mish_for(10**6)  # what a long run gets (under MDPT_MISH=auto: the fused Mish)
+    use_fast_mish_for(10**6)  # what a long run gets (under MDPT_MISH=auto: the C++ Mish)
     trainer = make_trainer(synthetic(1000), algo=algo, steps=1, task="halfcheetah")
     agent = Agent(member(trainer.policy, 0), member(trainer.guidance, 0), algo)
     agent.policy.hp["inference_precision"] = precision

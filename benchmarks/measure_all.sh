@@ -2,8 +2,8 @@
 # Every speed measurement of the compute chapter, in one run on a quiet machine (no other job
 # running: two processes with torch threads on two cores ruin each other's timings).
 #   bash benchmarks/measure_all.sh /path/to/Diffusion-Policies-for-Offline-RL > results/benchmarks/<date>-<cpu>.txt
-# MISH="softplus aten" limits the Mish implementations measured (default: all three; "fused"
-# compiles C++ kernels first, minutes on a slow CPU).
+# MISH="cpp softplus" limits the Mish implementations measured (default: cpp softplus aten fused;
+# "cpp" builds its C++ loops once per machine, "fused" compiles its kernels in every process).
 # The official Diffusion-QL checkout is the user's own (not part of this project); without it the
 # comparison is skipped. The hopper medium-replay dataset must be built (python -m mdpt_lib.data build ...).
 set -uo pipefail
@@ -15,13 +15,14 @@ echo "CPU: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; $(date -u +%
 run "$py" benchmarks/startup.py --repeats 3
 run env OMP_NUM_THREADS=1 "$py" benchmarks/evaluation.py --steps 200
 if [ -n "$repo" ]; then
-  for mish in ${MISH:-softplus aten fused}; do
+  for mish in ${MISH:-cpp softplus aten fused}; do
     run env MDPT_MISH=$mish "$py" benchmarks/official_dql_speed.py --repo "$repo" --steps 100 --seeds 1 5 --threads 2
   done
 fi
-# the Mish implementations (mdpt_lib.nets): softplus is the default, aten the step before the speed
-# work, fused the compiled kernels that were the default for long runs until 2026-12-03
-for mish in ${MISH:-softplus aten fused}; do
+# the Mish implementations (mdpt_lib.nets): cpp is what long runs use (MDPT_MISH=auto) since
+# 2026-12-07, softplus before it, aten the step before the speed work, fused the compiled kernels
+# that were the default for long runs until 2026-12-03
+for mish in ${MISH:-cpp softplus aten fused}; do
   run env MDPT_MISH=$mish "$py" benchmarks/train_speed.py --seeds 1 5 --steps 100 --configs idql:joint dql:joint
 done
 # what Mish costs in a step, and the floor an activation as cheap as ReLU would reach

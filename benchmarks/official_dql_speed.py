@@ -64,7 +64,7 @@ def our_steps_per_s(steps: int, seeds: int, precision: str = "fp32") -> float:
     from mdpt_lib.agent import make_trainer
     from mdpt_lib.nets import use_fast_mish_for
 
-    use_fast_mish_for(10**6)  # what a long run gets (under MDPT_MISH=auto: the fused Mish)
+    use_fast_mish_for(10**6)  # what a long run gets (under MDPT_MISH=auto: the C++ Mish)
     trainer = make_trainer(
         synthetic(),
         algo="dql",

@@ -64,7 +64,7 @@ def child(algo: str, mode: str, seeds: int, steps: int, threads: int, precision:
     torch.set_num_threads(threads)
     from mdpt_lib.nets import use_fast_mish_for
 
-    use_fast_mish_for(10**6)  # what a long run gets (under MDPT_MISH=auto: the fused Mish)
+    use_fast_mish_for(10**6)  # what a long run gets (under MDPT_MISH=auto: the C++ Mish)
     trainer = make_trainer(
         synthetic(),
         algo=algo,
@@ -169,9 +169,9 @@ def main() -> None:
         f"bf16 {rows[0]['gemm_gflops_bf16']:.0f} GFLOP/s; % GEMM is against fp32's; steps/s "
         "aggregate over the seeds of one process; state = training-state memory per seed."
     )
-    from mdpt_lib.nets import MISH_MODE
+    from mdpt_lib.nets import MISH_MODE, mish_in_use
 
-    print(f"Mish: {MISH_MODE} (MDPT_MISH; mdpt_lib.nets)")
+    print(f"Mish: {MISH_MODE} (MDPT_MISH; mdpt_lib.nets), in use: {mish_in_use()}")
 
 
 if __name__ == "__main__":

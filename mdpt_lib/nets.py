@@ -17,40 +17,50 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from mdpt_lib.mish_cpp import CppMish, kernels
 from mdpt_lib.rng import MemberRNG, rand
 
 # --- Mish ------------------------------------------------------------------------------------
-# mish(x) = x tanh(softplus(x)). Three implementations of the same function, chosen by MDPT_MISH:
-# - "softplus" (the default on CPU): x * tanh(softplus(x)) in eager torch, three vectorised ops.
+# mish(x) = x tanh(softplus(x)). Implementations of the same function, chosen by MDPT_MISH:
+# - "auto" (the default on CPU): "softplus" for short runs, "cpp" for runs of FAST_MISH_MIN_STEPS
+#   or more (``use_fast_mish_for``; the C++ build, 30-60 s once per machine, repays itself there and
+#   a short call starts at once);
+# - "cpp": one C++ loop per direction, compiled for this CPU (``mdpt_lib.mish_cpp``), float32 only
+#   (other dtypes, e.g. under bf16 autocast, take "softplus"); falls back to "softplus" with a
+#   warning where it cannot be built;
+# - "softplus": x * tanh(softplus(x)) in eager torch, three vectorised ops, nothing to compile.
 #   Measured on an Intel Xeon (AMX) with one torch thread: a Diffusion-QL step of one seed 47 ms
-#   against 60 ms with ATen's mish and 60 ms with the compiled kernels below (IDQL and five seeds:
-#   as fast as the best of the others), and nothing to compile, so a short call starts at once;
+#   against 60 ms with ATen's mish and 60 ms with the compiled kernels below;
 # - "aten": torch's own F.mish (its backward is the slow part on CPU; the step before the speed work);
-# - "fused": one compiled loop per direction (torch.compile of the exp formulas below: with
-#   e = exp(x) and n = e (e + 2), tanh(softplus(x)) = n / (n + 2), and the derivative is
-#   t + x (1 - t^2) sigmoid(x) with t = n / (n + 2)); "auto" compiles them only for runs of
-#   FAST_MISH_MIN_STEPS or more (``use_fast_mish_for``). Their per-call overhead (the compiled
-#   region's guards and the autograd Function) costs more than they save at these tensor sizes.
+# - "fused": torch.compile of the exp formulas of ``mdpt_lib.mish_cpp`` (one compiled loop per
+#   direction); the compiled region's per-call overhead costs more than it saves at these sizes.
 # All agree to float rounding (tests/test_core.py). On GPUs F.mish is used throughout.
 # MDPT_FAST_MISH (the older switch) still works: 1 = fused, 0 = aten, auto = auto.
-MISH_IMPLS = ("softplus", "aten", "fused", "auto")
+MISH_IMPLS = ("auto", "cpp", "softplus", "aten", "fused")
 MISH_MODE = os.environ.get("MDPT_MISH") or {"1": "fused", "0": "aten", "auto": "auto"}.get(
-    os.environ.get("MDPT_FAST_MISH", ""), "softplus"
+    os.environ.get("MDPT_FAST_MISH", ""), "auto"
 )
 if MISH_MODE not in MISH_IMPLS:
     raise ValueError(f"MDPT_MISH={MISH_MODE!r}: one of {', '.join(MISH_IMPLS)}")
 FAST_MISH_MIN_STEPS = 1000
-"""Training steps from which ``MDPT_MISH=auto`` compiles the fused Mish."""
-_fast_mish = MISH_MODE == "fused"
+"""Training steps from which ``MDPT_MISH=auto`` uses the C++ Mish."""
+_mish_in_use = "softplus" if MISH_MODE == "auto" else MISH_MODE
 
 
-def use_fast_mish_for(steps: int) -> bool:
-    """Under ``MDPT_MISH=auto``, switch the fused Mish on (for the rest of the process) if a run of
-    ``steps`` repays its compilation; returns whether it is on."""
-    global _fast_mish
+def use_fast_mish_for(steps: int) -> str:
+    """Under ``MDPT_MISH=auto``, switch to the C++ Mish (for the rest of the process) if a run of
+    ``steps`` repays its build; returns the implementation in use."""
+    global _mish_in_use
     if MISH_MODE == "auto" and steps >= FAST_MISH_MIN_STEPS:
-        _fast_mish = True
-    return _fast_mish
+        _mish_in_use = "cpp"
+    return mish_in_use()
+
+
+def mish_in_use() -> str:
+    """The implementation the next CPU float32 Mish call runs ("cpp" only where it is built)."""
+    if _mish_in_use == "cpp":
+        return "cpp" if kernels() is not None else "softplus"
+    return _mish_in_use
 
 
 def _mish_forward(x: torch.Tensor) -> torch.Tensor:
@@ -105,19 +115,21 @@ class _FusedMish(torch.autograd.Function):
 
 
 def mish_softplus(x: torch.Tensor) -> torch.Tensor:
-    """x tanh(softplus(x)), in eager ops (the CPU default)."""
+    """x tanh(softplus(x)), in eager ops."""
     return x * torch.tanh(F.softplus(x))
 
 
 class Mish(nn.Module):
     """Mish activation, x tanh(softplus(x)): on CPU the implementation ``MDPT_MISH`` names
-    (default ``softplus``), on other devices ``F.mish``."""
+    (default ``auto``: eager for short runs, C++ for long ones), on other devices ``F.mish``."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.device.type != "cpu" or MISH_MODE == "aten":
+        if x.device.type != "cpu" or _mish_in_use == "aten":
             return F.mish(x)
-        if _fast_mish:
+        if _mish_in_use == "fused":
             return _FusedMish.apply(x)
+        if _mish_in_use == "cpp" and x.dtype == torch.float32 and kernels() is not None:
+            return CppMish.apply(x)
         return mish_softplus(x)
 
 

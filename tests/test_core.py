@@ -293,19 +293,49 @@ def test_episodes_record_how_far_the_robot_went():
 
 
 def test_the_mish_implementations_agree_in_value_and_gradient():
-    """x tanh(softplus(x)) in eager ops (the CPU default), torch's F.mish and the compiled fused
-    kernels are one function: values and gradients agree to float rounding, large inputs too."""
+    """x tanh(softplus(x)) in eager ops, torch's F.mish, the compiled fused kernels and the C++
+    loops are one function: values and gradients agree to float rounding, large inputs too."""
     import torch.nn.functional as F
 
+    from mdpt_lib.mish_cpp import CppMish, kernels
     from mdpt_lib.nets import _FusedMish, mish_softplus
 
+    assert kernels() is not None, "the C++ Mish builds on this machine (gcc and ninja)"
     x = torch.cat([torch.linspace(-30, 30, 2001), torch.randn(3000)]).reshape(1, 5001)
     outs = {}
-    for name, fn in {"aten": F.mish, "softplus": mish_softplus, "fused": _FusedMish.apply}.items():
+    impls = {"aten": F.mish, "softplus": mish_softplus, "fused": _FusedMish.apply}
+    for name, fn in (impls | {"cpp": CppMish.apply}).items():
         xi = x.clone().requires_grad_(True)
         y = fn(xi)
         (g,) = torch.autograd.grad(y, xi, torch.ones_like(y))
         outs[name] = (y.detach(), g)
-    for name in ("softplus", "fused"):
+    for name in ("softplus", "fused", "cpp"):
         torch.testing.assert_close(outs[name][0], outs["aten"][0], rtol=1e-5, atol=1e-6)
         torch.testing.assert_close(outs[name][1], outs["aten"][1], rtol=1e-5, atol=1e-5)
+
+
+def test_auto_mish_is_eager_for_short_runs_and_cpp_for_long_ones(monkeypatch):
+    import mdpt_lib.nets as nets
+
+    monkeypatch.setattr(nets, "MISH_MODE", "auto")
+    monkeypatch.setattr(nets, "_mish_in_use", "softplus")
+    assert nets.use_fast_mish_for(nets.FAST_MISH_MIN_STEPS - 1) == "softplus"  # starts at once
+    assert nets.use_fast_mish_for(nets.FAST_MISH_MIN_STEPS) == "cpp"  # a long run repays a build
+    calls = []
+    monkeypatch.setattr(nets.CppMish, "apply", lambda x: calls.append(x.dtype) or x)
+    layer = nets.Mish()
+    layer(torch.randn(4, 8))
+    # another dtype (bf16 autocast) takes the eager form, which handles every dtype
+    low = layer(torch.randn(4, 8, dtype=torch.bfloat16))
+    assert calls == [torch.float32] and low.dtype == torch.bfloat16
+    # where the C++ Mish cannot be built (kernels() warns why), the eager form stands in
+    monkeypatch.setattr(nets, "kernels", lambda: None)
+    assert nets.mish_in_use() == "softplus"
+
+
+def test_the_cpp_mish_cache_name_changes_with_the_cpu(monkeypatch):
+    import mdpt_lib.mish_cpp as mc
+
+    name = mc.build_name()
+    monkeypatch.setattr(mc, "_cpu_flags", lambda: "flags : sse2 avx2")
+    assert mc.build_name() != name and mc.build_name().startswith("mdpt_mish_")
