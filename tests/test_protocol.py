@@ -197,3 +197,24 @@ def test_a_cell_without_runs_reads_the_stage_one_of_the_algorithm_whose_critic_i
     for algo in ("idql", "cfg"):
         assert table.loc[(HOPPER, algo, "learn", "guidance_first")].stage1 == "not settled"
     assert table.loc[(HOPPER, "cfg", "learn", "joint")].stage1 == ""
+
+
+def test_a_longer_stage_one_of_a_variant_is_compared_with_that_variant_s_joint_runs(monkeypatch):
+    from dataclasses import replace
+
+    from mdpt_lib.experiments import scales
+    from mdpt_lib.experiments.learning import findings_commands
+
+    long = replace(scales.SCALES["learn_eta05_sarsa"], name="sarsa_long", guidance_steps=90_000)
+    monkeypatch.setitem(scales.SCALES, "sarsa_long", long)
+    variants = (*scales.FINDINGS_VARIANTS[("hopper", "dql")], "sarsa_long")
+    monkeypatch.setitem(scales.FINDINGS_VARIANTS, ("hopper", "dql"), variants)
+    assert scales.joint_runs_of("hopper", "dql", "sarsa_long") == "learn_eta05_sarsa"
+    assert scales.joint_runs_of("hopper", "dql", "learn_eta05_sarsa") == "learn_eta05_sarsa"
+    assert scales.joint_runs_of("hopper", "dql", "learn_eta05") == "learn_eta05"
+    cells = protocol.cells()
+    dql = cells[(cells.dataset == HOPPER) & (cells.algo == "dql")]
+    assert set(dql[dql.scale == "sarsa_long"]["mode"]) == {"guidance_first"}  # no joint twice
+    commands = findings_commands(["hopper"], ["guidance_first"], variants=True)
+    long_runs = [c for c in commands if "--scale sarsa_long" in c]
+    assert len(long_runs) == 1 and long_runs[0].endswith("--modes guidance_first")

@@ -190,6 +190,18 @@ def _primary_scale(ds: str, algo: str, joint_scales: set[str]) -> str | None:
         return next(iter(joint_scales)) if len(joint_scales) == 1 else None
 
 
+def _same_setting(ds: str, algo: str, scale: str) -> str:
+    """The scale of the joint runs in guidance-first ``scale``'s own setting
+    (``scales.joint_runs_of``; ``scale`` itself for a dataset outside the registry)."""
+    from mdpt_lib.data.registry import get_dataset_spec
+    from mdpt_lib.experiments.scales import joint_runs_of
+
+    try:
+        return joint_runs_of(get_dataset_spec(ds).task, algo, scale)
+    except (KeyError, ValueError):
+        return scale
+
+
 def guidance_first_table(
     results: list[dict], curves: pd.DataFrame, reps: int = 2000, seed: int = 0
 ) -> pd.DataFrame:
@@ -204,8 +216,9 @@ def guidance_first_table(
     stage-1 critics had settled (``stage1_settled``; where not, both verdicts are ``unsettled``:
     the finding assumes a settled critic). Guidance-first runs of a scale are
     compared with the joint runs of the findings scale and, where there are any, with the joint
-    runs of their own scale (a variant such as another critic pretraining form: the schedule
-    alone, the setting held fixed)."""
+    runs of their own setting (``_same_setting``: a variant such as another critic pretraining
+    form, the schedule alone with the setting held fixed; a longer stage 1 changes nothing that
+    joint training has, so its own setting's joint runs are those of the scale it lengthens)."""
     if "scale" not in curves:
         curves = curves.assign(scale="")
     final = final_per_seed(curves)
@@ -219,7 +232,8 @@ def guidance_first_table(
         joint_scales = set(g[g["mode"] == "joint"].scale)
         primary = _primary_scale(ds, algo, joint_scales)
         for gf_scale in sorted(set(g[g["mode"] == "guidance_first"].scale)):
-            pairs = [sc for sc in (primary, gf_scale) if sc in joint_scales]
+            same = _same_setting(ds, algo, gf_scale)
+            pairs = [sc for sc in (primary, same) if sc in joint_scales]
             for joint_scale in dict.fromkeys(pairs):
                 scales = {"joint": joint_scale, "guidance_first": gf_scale}
                 row = compare_with_joint(

@@ -270,7 +270,7 @@ def findings_commands(
         findings_algos,
         findings_scale,
         findings_variants,
-        joint_shared,
+        joint_runs_of,
     )
 
     groups: dict[tuple[str, str, tuple[str, ...]], list[str]] = {}
@@ -282,7 +282,7 @@ def findings_commands(
             if own:
                 groups.setdefault((findings_scale(task, algo), task, own), []).append(algo)
             for scale in findings_variants(task, algo) if variants and own else ():
-                if joint_shared(scale, findings_scale(task, algo)):  # compared with its joint
+                if joint_runs_of(task, algo, scale) != scale:  # compared with those joint runs
                     with_joint = tuple(m for m in own if m != "joint")
                 else:
                     with_joint = own if "joint" in own else ("joint", *own)

@@ -41,7 +41,7 @@ def cells() -> pd.DataFrame:
         findings_algos,
         findings_scale,
         findings_variants,
-        joint_shared,
+        joint_runs_of,
     )
     from mdpt_lib.experiments.transfer import MISMATCH_LEVEL
 
@@ -60,7 +60,7 @@ def cells() -> pd.DataFrame:
                 if finding == "guidance_first":
                     scales += list(findings_variants(task, algo))
                 for scale in scales:
-                    joint = () if scale != primary and joint_shared(scale, primary) else ("joint",)
+                    joint = ("joint",) if joint_runs_of(task, algo, scale) == scale else ()
                     for mode in (*joint, *own):
                         needed.setdefault((ds, algo, scale, mode), []).append(finding)
             if finding == "transfer":  # the mismatched guidance: IDQL on other data of the task

@@ -219,3 +219,13 @@ def findings_variants(task: str, algo: str) -> tuple[str, ...]:
     from mdpt_lib.envs import get_task
 
     return FINDINGS_VARIANTS.get((get_task(task).name, algo), ())
+
+
+def joint_runs_of(task: str, algo: str, scale: str) -> str:
+    """The scale whose joint runs stand for joint training in ``scale``'s setting: the first of the
+    findings scale and its variants that differs from ``scale`` in nothing but guidance-first's
+    stage-1 length (``joint_shared``), which is ``scale`` itself where no other does."""
+    for other in (findings_scale(task, algo), *findings_variants(task, algo)):
+        if joint_shared(scale, other):
+            return other
+    return scale
