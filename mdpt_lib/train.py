@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 from mdpt_lib.guidance.base import Guidance
 from mdpt_lib.measure import COUNTS, PeakMemory, StepTimer, training_state_bytes
 from mdpt_lib.modes import Mode
-from mdpt_lib.nets import use_fast_mish_for
+from mdpt_lib.nets import mish_in_use, use_fast_mish_for
 from mdpt_lib.policy import DiffusionPolicy
 from mdpt_lib.replay import OfflineData
 from mdpt_lib.rng import MemberRNG
@@ -153,7 +153,7 @@ class Trainer:
     # --- the loop ------------------------------------------------------------------------------
     def run(self, progress: bool = True) -> dict:
         # the C++ Mish only where its build pays (MDPT_MISH=auto); recorded with the measurements
-        self._mish = use_fast_mish_for(self.spec.steps + self.spec.guidance_steps)
+        use_fast_mish_for(self.spec.steps + self.spec.guidance_steps)
         self._maybe_resume()
         self._clock = time.perf_counter()
         if self.stage == 1:
@@ -237,7 +237,7 @@ class Trainer:
             "diffusion_steps": self.spec.steps,
             "guidance_steps": self.spec.guidance_steps if self.mode.pretrain else 0,
             "diffusion_step_seconds": self._timers[2].per_step(),
-            "mish": self._mish if self.data.device.type == "cpu" else "aten",
+            "mish": mish_in_use() if self.data.device.type == "cpu" else "aten",
             "stage2_peak_mb": self._peaks[2] * mb,
             "stage2_train_state_mb": training_state_bytes(
                 policy_trained + (guidance_nets if g_trained else []),
