@@ -125,12 +125,6 @@ def _cost_per_seed(cost: pd.DataFrame, cell) -> float:
     return np.nan
 
 
-def stage1_length(scale: str) -> int:
-    """Guidance-first's stage-1 critic steps at ``scale``."""
-    sc = get_scale(scale)
-    return sc.guidance_steps or sc.steps
-
-
 def _longer_stage1(table: pd.DataFrame, cell) -> str:
     """The scale of ``table``'s guidance-first cell on ``cell``'s dataset and algorithm that
     differs from ``cell``'s scale in nothing but a longer stage 1 ("" where there is none)."""
@@ -141,7 +135,8 @@ def _longer_stage1(table: pd.DataFrame, cell) -> str:
         & (table.algo == cell.algo)
         & (table["mode"] == "guidance_first")
     ].scale:
-        if stage1_length(other) > stage1_length(cell.scale) and joint_shared(other, cell.scale):
+        longer = get_scale(other).stage1_steps > get_scale(cell.scale).stage1_steps
+        if longer and joint_shared(other, cell.scale):
             return other
     return ""
 
@@ -180,13 +175,9 @@ def progress(folder=None, agents_folder=None, seeds: int | None = None) -> pd.Da
         left = [s for s in range(seeds) if s not in have]
         stage1, superseded_by = "", ""
         # the cell's own runs, else those of the algorithm whose critic its stage 1 trains
-        evidence = [
-            k
-            for k in (key[:3], (cell.dataset, STAGE1_AS.get(cell.algo), cell.scale))
-            if k in settled.index
-        ]
-        if cell.mode == "guidance_first" and evidence:
-            stage1 = "settled" if settled[evidence[0]] else "not settled"
+        evidence = key[:3] if key[:3] in settled.index else (*key[:1], STAGE1_AS.get(cell.algo), key[2])
+        if cell.mode == "guidance_first" and evidence in settled.index:
+            stage1 = "settled" if settled[evidence] else "not settled"
             if stage1 == "not settled":
                 superseded_by = _longer_stage1(table, cell)
                 left = [] if superseded_by else left

@@ -26,6 +26,11 @@ class Scale:
     overrides: dict = field(default_factory=dict)  # algo -> hyperparameter overrides
     guidance_steps: int | None = None  # guidance-first's stage-1 critic steps (None: = steps)
 
+    @property
+    def stage1_steps(self) -> int:
+        """Guidance-first's stage-1 critic steps (``fit``'s default: as many as ``steps``)."""
+        return self.guidance_steps if self.guidance_steps is not None else self.steps
+
     def hparams(self, algo: str) -> dict:
         return {**self.overrides.get("all", {}), **self.overrides.get(algo, {})}
 
