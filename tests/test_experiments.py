@@ -369,7 +369,9 @@ def test_decisive_swaps_run_on_kept_agents_of_any_grouping(tmp_path):
     assert "--levels random --algos idql --modes joint" in mismatch_command(ds)
     other = fit(ds, algo="idql", steps=3, seed=1, progress=False, **small)  # stands in for one
     other.save(
-        tmp_path / "bullet-hopper-random-v0__idql__joint__seeds1__learn__seed1.pt", compact=True
+        tmp_path
+        / f"bullet-hopper-random-v0__idql__joint__seeds1__{findings_scale('hopper', 'idql')}__seed1.pt",
+        compact=True,
     )
     rows = decisive_swaps(ds, seeds=[0, 1], episodes=1, max_steps=5, folders=(tmp_path,))
     assert set(rows[rows.method == mismatch].seed) == {1}
@@ -500,6 +502,42 @@ def test_committed_swaps_are_found_by_dataset_or_their_command_given(tmp_path):
     assert load_swaps(ds, tmp_path)["seeds"] == [0, 1]
 
 
+def test_swaps_on_agents_of_a_superseded_scale_decide_nothing():
+    import pandas as pd
+
+    from mdpt_lib.experiments.transfer import (
+        agent_scales,
+        at_findings_scales,
+        load_swaps,
+        superseded_scales,
+        swap_verdicts,
+    )
+
+    ds = "bullet-hopper-medium-replay-v0"
+    current = {"dataset": ds, "scales": agent_scales(ds)}
+    policies = ["idql", "dql", "DQL policy + IDQL guidance vs DQL (own guidance)"]
+    table = pd.DataFrame({"policy": policies, "verdict": ["reproduced", "refuted", "reproduced"]})
+    assert superseded_scales(current) == {}
+    assert at_findings_scales(table, current).equals(table)
+    old = current | {"scales": current["scales"] | {"idql": "learn"}}
+    assert superseded_scales(old) == {"idql": ("learn", agent_scales(ds)["idql"])}
+    marked = at_findings_scales(table, old).verdict
+    # the rows that read IDQL's agents decide nothing; Diffusion-QL's own row stands
+    assert marked[0] == (
+        f"undecided: IDQL's agents at `learn`, not at `{agent_scales(ds)['idql']}` "
+        "(these swaps alone: reproduced)"
+    )
+    assert marked[1] == "refuted" and marked[2].startswith("undecided: IDQL's agents")
+    # the committed swaps say which agents they ran on
+    record = load_swaps(ds)
+    if record is not None:
+        verdicts = at_findings_scales(swap_verdicts(pd.DataFrame(record["rows"]), reps=200), record)
+        stale = superseded_scales(record)
+        reads_idql = verdicts.policy.str.upper().str.contains(r"\bIDQL\b")
+        if "idql" in stale:
+            assert verdicts[reads_idql].verdict.str.startswith("undecided").all()
+
+
 def test_the_critic_check_reads_the_data_return_from_the_log_without_the_dataset(monkeypatch):
     from mdpt_lib.experiments import learning
 
@@ -572,9 +610,11 @@ def test_critic_settling_logs_stage_one_and_reads_how_far_it_moved(tmp_path):
     import pandas as pd
 
     from mdpt_lib.experiments import critic_settling as cs
+    from mdpt_lib.experiments.scales import findings_scale
 
     path = cs.run("bullet-hopper-medium-replay-v0", "idql", 500, seed=0, out=tmp_path)
-    assert path.name == "bullet-hopper-medium-replay-v0__idql__learn__stage1-500__seed0.json"
+    scale = findings_scale("hopper", "idql")  # the findings scale's hyperparameters, by default
+    assert path.name == f"bullet-hopper-medium-replay-v0__idql__{scale}__stage1-500__seed0.json"
     frame = cs.load(tmp_path)
     assert frame.step.tolist() == [500] and frame.algo.tolist() == ["idql"]
     assert cs.run("bullet-hopper-medium-replay-v0", "idql", 500, seed=0, out=tmp_path) == path

@@ -19,21 +19,23 @@ def test_the_bill_counts_seeds_agents_and_the_measured_cost(tmp_path):
     results, agents = tmp_path / "learning", tmp_path / "agents"
     results.mkdir(), agents.mkdir()
     for seed in range(5):
-        write(results, "idql", "learn", "joint", seed, wall=3600.0)
-    write(results, "idql", "learn", "guidance_first", 0, wall=7200.0)
-    write(results, "idql", "learn", "guidance_first", 9, wall=7200.0)  # beyond the protocol's seeds
+        write(results, "idql", "learn_60k", "joint", seed, wall=3600.0)
+    write(results, "idql", "learn_60k", "guidance_first", 0, wall=7200.0)
+    write(
+        results, "idql", "learn_60k", "guidance_first", 9, wall=7200.0
+    )  # beyond the protocol's seeds
     write(results, "dql", "learn_eta05", "joint", 0, wall=1800.0)
     for seed in (3, 4):
-        (agents / f"{HOPPER}__idql__joint__seeds{seed}__learn__seed{seed}.pt").write_bytes(b"")
+        (agents / f"{HOPPER}__idql__joint__seeds{seed}__learn_60k__seed{seed}.pt").write_bytes(b"")
 
     table = protocol.progress(results, agents).set_index(["dataset", "algo", "scale", "mode"])
-    joint = table.loc[(HOPPER, "idql", "learn", "joint")]
+    joint = table.loc[(HOPPER, "idql", "learn_60k", "joint")]
     assert joint.seeds_done == [0, 1, 2, 3, 4] and joint.seeds_left == []
     assert joint.agents_kept == [3, 4] and joint.agents_to_retrain == [0, 1, 2]
     assert joint.core_h_left == pytest.approx(3 * 1.0)  # three agents to train again, 1 h each
     assert "transfer" in joint.findings and joint.command == ""
 
-    gf = table.loc[(HOPPER, "idql", "learn", "guidance_first")]
+    gf = table.loc[(HOPPER, "idql", "learn_60k", "guidance_first")]
     assert gf.seeds_done == [0] and gf.seeds_left == [1, 2, 3, 4]
     assert gf.core_h_left == pytest.approx(4 * 2.0)
     assert gf.command.endswith("--modes guidance_first --seeds-per-job 1 --seeds 1 2 3 4 --cpus 1")
@@ -41,7 +43,11 @@ def test_the_bill_counts_seeds_agents_and_the_measured_cost(tmp_path):
     # no file of the mode: the mean over the files of the same algorithm and scale stands in
     random = table.loc[(HOPPER, "dql", "learn_eta05", "random_guidance")]
     assert random.seeds_left == [0, 1, 2, 3, 4] and random.core_h_per_seed == pytest.approx(0.5)
-    assert (HOPPER, "idql", "learn", "random_guidance") not in table.index  # read at inference
+    # no file of the algorithm: any algorithm's in the mode, in proportion to the diffusion steps
+    # (Diffusion-QL's half-hour at 30k counts as an hour at the classifier-free variant's 60k)
+    cfg = table.loc[(HOPPER, "cfg", "learn_60k", "joint")]
+    assert cfg.core_h_per_seed == pytest.approx(1.0)
+    assert (HOPPER, "idql", "learn_60k", "random_guidance") not in table.index  # read at inference
     summary = protocol.summary(table.reset_index())
     assert f"1 of {len(table)} protocol cells" in summary and "4 joint agents" in summary
 
@@ -188,15 +194,15 @@ def test_an_algorithm_whose_stage_one_is_another_s_trains_the_same_critic():
 def test_a_cell_without_runs_reads_the_stage_one_of_the_algorithm_whose_critic_it_trains(tmp_path):
     for seed in (0, 1):
         job = {"dataset": HOPPER, "algo": "idql", "mode": "guidance_first", "seeds": [seed]}
-        log = [{"stage": 1, "step": s, "q_mean": s / 1000} for s in range(1000, 30_001, 1000)]
-        body = {"job": job | {"scale": "learn"}, "wall_seconds": 3600.0, "log": log}
-        (tmp_path / f"{HOPPER}__idql__guidance_first__seeds{seed}__learn.json").write_text(
+        log = [{"stage": 1, "step": s, "q_mean": s / 1000} for s in range(1000, 60_001, 1000)]
+        body = {"job": job | {"scale": "learn_60k"}, "wall_seconds": 3600.0, "log": log}
+        (tmp_path / f"{HOPPER}__idql__guidance_first__seeds{seed}__learn_60k.json").write_text(
             json.dumps(body)
         )
     table = protocol.progress(tmp_path, tmp_path).set_index(["dataset", "algo", "scale", "mode"])
     for algo in ("idql", "cfg"):
-        assert table.loc[(HOPPER, algo, "learn", "guidance_first")].stage1 == "not settled"
-    assert table.loc[(HOPPER, "cfg", "learn", "joint")].stage1 == ""
+        assert table.loc[(HOPPER, algo, "learn_60k", "guidance_first")].stage1 == "not settled"
+    assert table.loc[(HOPPER, "cfg", "learn_60k", "joint")].stage1 == ""
 
 
 def test_a_longer_stage_one_of_a_variant_is_compared_with_that_variant_s_joint_runs(monkeypatch):

@@ -124,7 +124,7 @@ def _swaps(datasets: list[str], seeds, argv) -> None:
     import torch
 
     from mdpt_lib.experiments.grid import provenance
-    from mdpt_lib.experiments.transfer import SWAPS, decisive_swaps
+    from mdpt_lib.experiments.transfer import SWAPS, agent_scales, decisive_swaps
 
     torch.set_num_threads(1)
     seeds = list(seeds) if seeds is not None else list(range(5))
@@ -144,6 +144,7 @@ def _swaps(datasets: list[str], seeds, argv) -> None:
                 "dataset": ds,
                 "seeds": seeds,
                 "seeds_per_algo": have,
+                "scales": agent_scales(ds),
                 "command": " ".join(["python -m mdpt_lib.experiments", *(argv or sys.argv[1:])]),
                 "rows": rows.to_dict("records"),
                 "wall_seconds": time.perf_counter() - start,

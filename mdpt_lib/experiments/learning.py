@@ -255,6 +255,26 @@ def load_findings(
     return results, curve_frame(results)
 
 
+def load_benchmark(
+    folder=None, modes: tuple[str, ...] | None = MODES
+) -> tuple[list[dict], pd.DataFrame]:
+    """The learning benchmark's result files: each (task, algorithm) in the setting it is decided in
+    (``scales.findings_scale``'s hyperparameters, e.g. Diffusion-QL on hopper at eta 0.5) but over
+    the benchmark's own ``learn`` steps, so a findings scale that only trains longer (IDQL on hopper
+    at ``learn_60k``) is read at ``learn`` here."""
+    from mdpt_lib.data.registry import get_dataset_spec
+    from mdpt_lib.experiments.scales import FINDINGS_DEFAULT_SCALE, findings_scale, get_scale
+
+    base = get_scale(FINDINGS_DEFAULT_SCALE)
+
+    def wanted(job: dict) -> str:
+        own = findings_scale(get_dataset_spec(job["dataset"]).task, job["algo"])
+        return FINDINGS_DEFAULT_SCALE if get_scale(own).overrides == base.overrides else own
+
+    results = [r for r in load(None, folder, modes)[0] if r["job"]["scale"] == wanted(r["job"])]
+    return results, curve_frame(results)
+
+
 def findings_commands(
     tasks: list[str],
     modes: list[str],

@@ -82,6 +82,7 @@ def _seconds_per_seed(results: list[dict]) -> pd.DataFrame:
             "scale": r["job"]["scale"],
             "mode": r["job"]["mode"],
             "seconds_per_seed": r["wall_seconds"] / len(r["job"]["seeds"]),
+            "steps": get_scale(r["job"]["scale"]).steps,
             # guidance-first's stage 1: its critic steps and the seconds one step took (all seeds)
             "guidance_steps": r.get("measure", {}).get("guidance_steps", 0),
             "stage1_seconds_per_step": r.get("measure", {}).get("guidance_step_seconds", np.nan)
@@ -89,7 +90,7 @@ def _seconds_per_seed(results: list[dict]) -> pd.DataFrame:
         }
         for r in results
     ]
-    columns = ["dataset", "algo", "scale", "mode", "seconds_per_seed", "guidance_steps"]
+    columns = ["dataset", "algo", "scale", "mode", "seconds_per_seed", "steps", "guidance_steps"]
     return pd.DataFrame(rows, columns=[*columns, "stage1_seconds_per_step"])
 
 
@@ -98,7 +99,8 @@ def _cost_per_seed(cost: pd.DataFrame, cell) -> float:
     guidance-first's stage-1 length) over the files of the same dataset, algorithm and mode with
     their stage 1 resized at its measured time per step, else over the files of the same algorithm
     and mode, of the same algorithm and scale, of the same algorithm, and for an algorithm with no
-    files yet (an extension) of any algorithm on the dataset in that mode."""
+    files yet (an extension) of any algorithm on the dataset in that mode; files of another scale
+    count in proportion to the cell's diffusion steps."""
     algo = cost[cost.algo == cell.algo]
     stage1 = get_scale(cell.scale).guidance_steps
     same = algo[(algo.dataset == cell.dataset) & (algo["mode"] == cell.mode)]
@@ -121,7 +123,8 @@ def _cost_per_seed(cost: pd.DataFrame, cell) -> float:
         cost[(cost.dataset == cell.dataset) & (cost["mode"] == cell.mode)],
     ):
         if len(like):
-            return float(like.seconds_per_seed.mean() / 3600)
+            steps = get_scale(cell.scale).steps
+            return float((like.seconds_per_seed * steps / like.steps).mean() / 3600)
     return np.nan
 
 
@@ -175,7 +178,9 @@ def progress(folder=None, agents_folder=None, seeds: int | None = None) -> pd.Da
         left = [s for s in range(seeds) if s not in have]
         stage1, superseded_by = "", ""
         # the cell's own runs, else those of the algorithm whose critic its stage 1 trains
-        evidence = key[:3] if key[:3] in settled.index else (*key[:1], STAGE1_AS.get(cell.algo), key[2])
+        evidence = (
+            key[:3] if key[:3] in settled.index else (*key[:1], STAGE1_AS.get(cell.algo), key[2])
+        )
         if cell.mode == "guidance_first" and evidence in settled.index:
             stage1 = "settled" if settled[evidence] else "not settled"
             if stage1 == "not settled":

@@ -134,15 +134,15 @@ def decisive_swaps(
     from mdpt_lib.data.registry import dataset_id as registry_id
     from mdpt_lib.data.registry import get_dataset_spec
     from mdpt_lib.experiments.grid import load_cell_agents
-    from mdpt_lib.experiments.scales import findings_scale
 
     task = get_dataset_spec(dataset_id).task
+    scales = agent_scales(dataset_id)
     agents = {
         algo: load_cell_agents(
             dataset_id,
             algo,
             "joint",
-            findings_scale(task, algo),
+            scales[algo],
             list(seeds),
             folders,
             missing_ok=missing_ok,
@@ -158,12 +158,55 @@ def decisive_swaps(
         registry_id(task, MISMATCH_LEVEL),
         "idql",
         "joint",
-        findings_scale(task, "idql"),
+        scales["idql"],
         list(seeds),
         folders,
         missing_ok=True,
     )
     return evaluate_swaps(agents, mismatched, episodes, max_steps, progress)
+
+
+def agent_scales(dataset_id: str) -> dict[str, str]:
+    """Per paper algorithm, the scale of the joint agents ``decisive_swaps`` uses on
+    ``dataset_id`` (its findings scale); a swaps file records them under ``scales``."""
+    from mdpt_lib.data.registry import get_dataset_spec
+    from mdpt_lib.experiments.scales import findings_scale
+
+    task = get_dataset_spec(dataset_id).task
+    return {algo: findings_scale(task, algo) for algo in PAPER_ALGOS}
+
+
+def superseded_scales(record: dict) -> dict[str, tuple[str, str]]:
+    """The algorithms whose agents in a swaps ``record`` were trained at another scale than their
+    findings scale now: algorithm -> (the record's scale, today's). Empty where the record is
+    current; its verdicts then stand, else they wait for the swaps on today's agents."""
+    now = agent_scales(record["dataset"])
+    return {a: (s, now[a]) for a, s in record["scales"].items() if s != now.get(a, s)}
+
+
+def at_findings_scales(table: pd.DataFrame, record: dict, column: str = "verdict") -> pd.DataFrame:
+    """``table`` (``swap_verdicts`` or ``untrained_guidance`` of a swaps ``record``'s rows) as the
+    findings read it: each row whose ``policy`` names an algorithm whose agents in the record are at
+    a superseded scale (``superseded_scales``) reads undecided in ``column``, what these swaps alone
+    say in brackets; the other rows stand."""
+    import re
+
+    old = superseded_scales(record)
+    if not old or table.empty:
+        return table
+
+    def read(policy: str, verdict: str) -> str:
+        stale = [a for a in old if re.search(rf"\b{a.upper()}\b", policy.upper())]
+        if not stale:
+            return verdict
+        why = "; ".join(
+            f"{a.upper()}'s agents at `{old[a][0]}`, not at `{old[a][1]}`" for a in stale
+        )
+        return f"undecided: {why} (these swaps alone: {verdict})"
+
+    return table.assign(
+        **{column: [read(p, v) for p, v in zip(table.policy, table[column], strict=True)]}
+    )
 
 
 def mismatch_command(dataset_id: str) -> str:
