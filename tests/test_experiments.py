@@ -336,8 +336,9 @@ def test_decisive_swaps_run_on_kept_agents_of_any_grouping(tmp_path):
     """The transfer study loads each seed's joint agents (each algorithm at its findings scale)
     from wherever they were kept, trains nothing, and names the seeds it lacks."""
     from mdpt_lib.agent import fit
+    from mdpt_lib.experiments.critic_settling import kept_path
     from mdpt_lib.experiments.grid import load_cell_agents
-    from mdpt_lib.experiments.scales import findings_scale
+    from mdpt_lib.experiments.scales import findings_scale, get_scale
     from mdpt_lib.experiments.transfer import (
         decisive_swaps,
         iqr_change_over_seeds,
@@ -363,16 +364,16 @@ def test_decisive_swaps_run_on_kept_agents_of_any_grouping(tmp_path):
         assert set(rows[rows.method == f"{algo} + untrained guidance"].seed) == {0, 1}
     assert len(per_seed(rows)) == rows.groupby(["method", "seed"]).ngroups
     assert set(iqr_change_over_seeds(rows, "dql")) >= {"own_iqr", "swapped_iqr", "change"}
-    # a guidance of another dataset of the task, where one was trained, joins IDQL's swaps by seed
+    # a guidance trained alone on another dataset of the task joins IDQL's swaps by seed
     mismatch = "IDQL + guidance from random data"
+    scale = findings_scale("hopper", "idql")
     assert mismatch not in set(rows.method)
-    assert "--levels random --algos idql --modes joint" in mismatch_command(ds)
-    other = fit(ds, algo="idql", steps=3, seed=1, progress=False, **small)  # stands in for one
-    other.save(
-        tmp_path
-        / f"bullet-hopper-random-v0__idql__joint__seeds1__{findings_scale('hopper', 'idql')}__seed1.pt",
-        compact=True,
+    assert mismatch_command(ds, [1]).endswith(
+        f"--dataset bullet-hopper-random-v0 --algo idql --steps {get_scale(scale).steps} "
+        f"--scale {scale} --keep --seeds 1"
     )
+    other = fit(ds, algo="idql", steps=3, seed=1, progress=False, **small)  # stands in for one
+    other.save(kept_path("bullet-hopper-random-v0", "idql", scale, 1, tmp_path), compact=True)
     rows = decisive_swaps(ds, seeds=[0, 1], episodes=1, max_steps=5, folders=(tmp_path,))
     assert set(rows[rows.method == mismatch].seed) == {1}
     with pytest.raises(FileNotFoundError, match=r"seeds \[2\]"):
@@ -609,6 +610,7 @@ def test_a_longer_run_is_read_beside_the_base_run_of_its_seeds():
 def test_critic_settling_logs_stage_one_and_reads_how_far_it_moved(tmp_path):
     import pandas as pd
 
+    import mdpt_lib
     from mdpt_lib.experiments import critic_settling as cs
     from mdpt_lib.experiments.scales import findings_scale
 
@@ -618,6 +620,24 @@ def test_critic_settling_logs_stage_one_and_reads_how_far_it_moved(tmp_path):
     frame = cs.load(tmp_path)
     assert frame.step.tolist() == [500] and frame.algo.tolist() == ["idql"]
     assert cs.run("bullet-hopper-medium-replay-v0", "idql", 500, seed=0, out=tmp_path) == path
+    # the agent of a finished run is gone: keeping it asks for the run again, it never fakes one
+    with pytest.raises(FileExistsError, match="move that file away"):
+        cs.run(
+            "bullet-hopper-medium-replay-v0",
+            "idql",
+            500,
+            0,
+            out=tmp_path,
+            keep=True,
+            agents=tmp_path,
+        )
+    # kept where the transfer study finds a guidance trained alone, its critic trained
+    cs.run(
+        "bullet-hopper-medium-replay-v0", "idql", 200, 1, out=tmp_path, keep=True, agents=tmp_path
+    )
+    kept = cs.kept_path("bullet-hopper-medium-replay-v0", "idql", scale, 1, tmp_path)
+    agent = mdpt_lib.load(kept)
+    assert agent.results["seed"] == 1 and agent.guidance is not None
 
     steps = range(0, 40_001, 10_000)  # rising 1 per 1k steps to 30k, then flat
     rows = [

@@ -224,3 +224,28 @@ def test_a_longer_stage_one_of_a_variant_is_compared_with_that_variant_s_joint_r
     commands = findings_commands(["hopper"], ["guidance_first"], variants=True)
     long_runs = [c for c in commands if "--scale sarsa_long" in c]
     assert len(long_runs) == 1 and long_runs[0].endswith("--modes guidance_first")
+
+
+def test_the_mismatched_guidance_is_a_critic_trained_alone_and_kept(tmp_path):
+    from mdpt_lib.experiments.critic_settling import GUIDANCE_ALONE, kept_path
+    from mdpt_lib.experiments.scales import findings_scale, get_scale
+
+    random_data = "bullet-hopper-random-v0"
+    scale = findings_scale("hopper", "idql")
+    critic, agents = tmp_path / "critic", tmp_path / "agents"
+    critic.mkdir(), agents.mkdir()
+    steps = get_scale(scale).steps
+    for seed, guidance_steps in ((0, steps), (1, 2 * steps)):  # seed 1: a settling check, not it
+        job = {"dataset": random_data, "algo": "idql", "mode": "guidance_first", "seeds": [seed]}
+        job |= {"scale": scale, "guidance_steps": guidance_steps}
+        body = {"job": job, "wall_seconds": 1800.0 * guidance_steps / steps}
+        (critic / f"{seed}.json").write_text(json.dumps(body))
+    kept_path(random_data, "idql", scale, 0, agents).write_bytes(b"")
+    table = protocol.progress(tmp_path, agents, critic_folder=critic)
+    row = table.set_index(["dataset", "algo", "scale", "mode"]).loc[
+        (random_data, "idql", scale, GUIDANCE_ALONE)
+    ]
+    assert row.seeds_done == [0] and row.agents_kept == [0] and row.agents_to_retrain == []
+    assert row.core_h_per_seed == pytest.approx(0.5)  # half an hour per seed, at either length
+    assert row.command.startswith("python -m mdpt_lib.experiments.critic_settling")
+    assert row.command.endswith(f"--steps {steps} --scale {scale} --keep --seeds 1 2 3 4")

@@ -10,7 +10,11 @@ step after it) and records the same log, so the book can show where the curve le
         --algo dql --steps 120000 --seed 0
 
 It writes ``results/critic/<dataset>__<algo>__<scale>__stage1-<steps>__seed<k>.json`` (skipped when it
-exists) and resumes from its checkpoint in the cache when interrupted.
+exists) and resumes from its checkpoint in the cache when interrupted. With ``--keep`` it also keeps
+the trained guidance in ``results/agents`` (mode ``GUIDANCE_ALONE``): the transfer study's guidance
+from another dataset is IDQL's critic trained alone this way, as many critic steps as its joint runs
+train theirs (IDQL's critic never reads its actor, so joint training would only add an actor that
+the swaps never use).
 """
 
 from __future__ import annotations
@@ -31,12 +35,32 @@ FOLDER = RESULTS / "critic"
 KEEP_EVERY = 500
 """Steps between the log rows kept in the result file (the trainer logs every 100)."""
 
+GUIDANCE_ALONE = "guidance_alone"
+"""The mode in the names of kept agents whose guidance was trained alone (their actor is untrained)."""
+
+
+def kept_path(dataset: str, algo: str, scale: str, seed: int, folder=None) -> Path:
+    """Where ``run(..., keep=True)`` keeps the agent of a guidance trained alone: named like a
+    learning job's kept agents, so ``grid.load_cell_agents`` finds it by mode ``GUIDANCE_ALONE``."""
+    from mdpt_lib.experiments.grid import KEPT_AGENTS
+
+    name = f"{dataset}__{algo}__{GUIDANCE_ALONE}__seeds{seed}__{scale}__seed{seed}.pt"
+    return Path(folder or KEPT_AGENTS) / name
+
 
 def run(
-    dataset: str, algo: str, steps: int, seed: int = 0, scale: str | None = None, out=FOLDER
+    dataset: str,
+    algo: str,
+    steps: int,
+    seed: int = 0,
+    scale: str | None = None,
+    out=FOLDER,
+    keep: bool = False,
+    agents=None,
 ) -> Path:
     """Train ``algo``'s guidance alone on ``dataset`` for ``steps`` critic steps at ``scale`` (default:
-    the findings scale of the dataset's task) and write its stage-1 log; returns the file."""
+    the findings scale of the dataset's task) and write its stage-1 log; returns the file. With
+    ``keep`` the trained agent is also saved, compact, at ``kept_path`` (in ``agents``)."""
     import torch
 
     import mdpt_lib
@@ -46,7 +70,13 @@ def run(
     scale = scale or findings_scale(spec.task, algo)
     sc = get_scale(scale)
     path = Path(out) / f"{spec.id}__{algo}__{scale}__stage1-{steps}__seed{seed}.json"
+    kept = kept_path(spec.id, algo, scale, seed, agents)
     if path.exists():
+        if keep and not kept.exists():
+            raise FileExistsError(
+                f"{path} was written without keeping its agent, which is gone with its run: to "
+                "keep one, move that file away and train again"
+            )
         return path
     checkpoint = cache_dir() / "experiments" / f"critic__{path.stem}.ckpt"
     torch.set_num_threads(1)
@@ -83,6 +113,9 @@ def run(
         "train_wall_seconds": agent.results["wall_seconds"],
         "provenance": origin | {"written": utc_stamp()},
     }
+    if keep:
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        agent.save(kept, compact=True)
     write_result(path, result)
     checkpoint.unlink(missing_ok=True)  # the result file now stands for the finished run
     return path
@@ -133,10 +166,14 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--dataset", required=True)
     p.add_argument("--algo", required=True, choices=sorted(ALGORITHMS))
     p.add_argument("--steps", type=int, default=120_000, help="stage-1 critic steps")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seeds", type=int, nargs="+", default=[0], help="one run per seed, in turn")
     p.add_argument("--scale", default=None, help="default: the findings scale of the task")
+    p.add_argument(
+        "--keep", action="store_true", help="also keep the trained agent in results/agents"
+    )
     args = p.parse_args(argv)
-    print(run(args.dataset, args.algo, args.steps, args.seed, args.scale))
+    for seed in args.seeds:
+        print(run(args.dataset, args.algo, args.steps, seed, args.scale, keep=args.keep))
 
 
 if __name__ == "__main__":

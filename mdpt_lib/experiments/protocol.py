@@ -7,7 +7,8 @@ scale, and guidance-first also at its variant scales (``scales.FINDINGS_VARIANTS
 run of the same scale. The core-hours still to spend are predicted from the committed files' own
 measured time per seed (``_cost_per_seed``). The classifier-free variant (``algo="cfg"``) is in it
 where ``scales.FINDINGS_EXTENSIONS`` runs it (guidance-first on hopper), and so is the transfer
-study's mismatched guidance: IDQL joint on the task's ``transfer.MISMATCH_LEVEL`` data, whose agents
+study's mismatched guidance: IDQL's critic trained alone on the task's ``transfer.MISMATCH_LEVEL``
+data (mode ``critic_settling.GUIDANCE_ALONE``, its result files in ``results/critic``), whose agents
 are kept like the swapped ones.
 """
 
@@ -35,6 +36,7 @@ def cells() -> pd.DataFrame:
     (comma-separated) that need it."""
     from mdpt_lib.algos import PAPER_ALGOS
     from mdpt_lib.data.registry import dataset_id
+    from mdpt_lib.experiments.critic_settling import GUIDANCE_ALONE
     from mdpt_lib.experiments.decide import FINDING_CONDITIONS
     from mdpt_lib.experiments.learning import DECISIVE_MODES
     from mdpt_lib.experiments.scales import (
@@ -63,10 +65,10 @@ def cells() -> pd.DataFrame:
                     joint = ("joint",) if joint_runs_of(task, algo, scale) == scale else ()
                     for mode in (*joint, *own):
                         needed.setdefault((ds, algo, scale, mode), []).append(finding)
-            if finding == "transfer":  # the mismatched guidance: IDQL on other data of the task
+            if finding == "transfer":  # the mismatched guidance: IDQL's critic on other data
                 other = dataset_id(task, MISMATCH_LEVEL)
                 needed.setdefault(
-                    (other, "idql", findings_scale(task, "idql"), "joint"), []
+                    (other, "idql", findings_scale(task, "idql"), GUIDANCE_ALONE), []
                 ).append(finding)
     return pd.DataFrame(
         [(*k, ", ".join(dict.fromkeys(v))) for k, v in needed.items()],
@@ -82,7 +84,8 @@ def _seconds_per_seed(results: list[dict]) -> pd.DataFrame:
             "scale": r["job"]["scale"],
             "mode": r["job"]["mode"],
             "seconds_per_seed": r["wall_seconds"] / len(r["job"]["seeds"]),
-            "steps": get_scale(r["job"]["scale"]).steps,
+            # the steps the time was spent on: a critic trained alone's, else the diffusion steps
+            "steps": r["job"].get("guidance_steps") or get_scale(r["job"]["scale"]).steps,
             # guidance-first's stage 1: its critic steps and the seconds one step took (all seeds)
             "guidance_steps": r.get("measure", {}).get("guidance_steps", 0),
             "stage1_seconds_per_step": r.get("measure", {}).get("guidance_step_seconds", np.nan)
@@ -144,7 +147,9 @@ def _longer_stage1(table: pd.DataFrame, cell) -> str:
     return ""
 
 
-def progress(folder=None, agents_folder=None, seeds: int | None = None) -> pd.DataFrame:
+def progress(
+    folder=None, agents_folder=None, seeds: int | None = None, critic_folder=None
+) -> pd.DataFrame:
     """Per protocol cell: the seeds with a committed result file (``seeds_done``), those still to
     train (``seeds_left``), the joint agents kept for the transfer study (``agents_kept``, joint
     cells of its tasks), the measured core-hours per seed and the predicted core-hours left, and
@@ -157,9 +162,11 @@ def progress(folder=None, agents_folder=None, seeds: int | None = None) -> pd.Da
     the algorithm whose critic its stage 1 trains, ``scales.STAGE1_AS``) decides nothing; where the protocol
     has the same cell with a longer stage 1 (``superseded_by``) it gets no more seeds."""
     from mdpt_lib.data.registry import get_dataset_spec
+    from mdpt_lib.experiments.critic_settling import GUIDANCE_ALONE
     from mdpt_lib.experiments.decide import PROTOCOL_SEEDS, stage1_settled
     from mdpt_lib.experiments.grid import KEPT_AGENTS, load_results, run_command
     from mdpt_lib.experiments.scales import STAGE1_AS
+    from mdpt_lib.experiments.transfer import mismatch_command
 
     seeds = seeds or PROTOCOL_SEEDS
     results = load_results("learning", folder)
@@ -167,7 +174,15 @@ def progress(folder=None, agents_folder=None, seeds: int | None = None) -> pd.Da
     for r in results:
         j = r["job"]
         done.setdefault((j["dataset"], j["algo"], j["scale"], j["mode"]), set()).update(j["seeds"])
+    # guidances trained alone for as many critic steps as their scale's joint runs train theirs
+    critics = load_results("critic", critic_folder)
+    for r in critics:
+        j = r["job"]
+        if j["guidance_steps"] == get_scale(j["scale"]).steps:
+            key = (j["dataset"], j["algo"], j["scale"], GUIDANCE_ALONE)
+            done.setdefault(key, set()).update(j["seeds"])
     cost = _seconds_per_seed(results)
+    alone_cost = _seconds_per_seed(critics)
     agents = Path(agents_folder or KEPT_AGENTS)
     settled = stage1_settled(results).set_index(["dataset", "algo", "scale"]).stage1_settled
     table = cells()
@@ -186,21 +201,23 @@ def progress(folder=None, agents_folder=None, seeds: int | None = None) -> pd.Da
             if stage1 == "not settled":
                 superseded_by = _longer_stage1(table, cell)
                 left = [] if superseded_by else left
-        per_seed = _cost_per_seed(cost, cell)
+        alone = cell.mode == GUIDANCE_ALONE
+        per_seed = _cost_per_seed(alone_cost if alone else cost, cell)
         kept, retrain = None, []
-        if cell.mode == "joint" and "transfer" in cell.findings:
-            pattern = f"{cell.dataset}__{cell.algo}__joint__seeds*__{cell.scale}__seed*.pt"
+        if cell.mode in ("joint", GUIDANCE_ALONE) and "transfer" in cell.findings:
+            pattern = f"{cell.dataset}__{cell.algo}__{cell.mode}__seeds*__{cell.scale}__seed*.pt"
             kept = sorted({int(p.stem.rsplit("seed", 1)[1]) for p in agents.glob(pattern)})
             # a seed trained before its agent was kept is trained again for the swaps
             retrain = [s for s in have if s not in kept]
         spec = get_dataset_spec(cell.dataset)
-        command = (
-            run_command(
+        if not left:
+            command = ""
+        elif alone:  # the guidance of the task's other data: critic_settling, kept
+            command = mismatch_command(cell.dataset, left)
+        else:
+            command = run_command(
                 "learning", cell.scale, spec.task, spec.id_level, cell.algo, cell.mode, 1, left, 1
             )
-            if left
-            else ""
-        )
         rows.append(
             {
                 **cell._asdict(),

@@ -126,13 +126,14 @@ def decisive_swaps(
 ) -> pd.DataFrame:
     """``evaluate_swaps`` on the agents the decisive runs trained (joint training, each algorithm at
     its findings scale), loaded from the cache or ``results/agents``: nothing is trained. One row
-    per episode, as ``evaluate_swaps``; the mismatched guidance is IDQL's joint agents of the
-    same seeds trained on the task's ``MISMATCH_LEVEL`` data at the same scale, where there are any
+    per episode, as ``evaluate_swaps``; the mismatched guidance is IDQL's critics of the same seeds
+    trained alone on the task's ``MISMATCH_LEVEL`` data at the same scale, where there are any
     (``mismatch_command``). With ``missing_ok`` each algorithm uses those of ``seeds`` it has
     agents of (the cross-algorithm swaps then the seeds both have); else a missing agent is an
     error."""
     from mdpt_lib.data.registry import dataset_id as registry_id
     from mdpt_lib.data.registry import get_dataset_spec
+    from mdpt_lib.experiments.critic_settling import GUIDANCE_ALONE
     from mdpt_lib.experiments.grid import load_cell_agents
 
     task = get_dataset_spec(dataset_id).task
@@ -157,7 +158,7 @@ def decisive_swaps(
     mismatched = load_cell_agents(
         registry_id(task, MISMATCH_LEVEL),
         "idql",
-        "joint",
+        GUIDANCE_ALONE,
         scales["idql"],
         list(seeds),
         folders,
@@ -209,16 +210,21 @@ def at_findings_scales(table: pd.DataFrame, record: dict, column: str = "verdict
     )
 
 
-def mismatch_command(dataset_id: str) -> str:
-    """The runner command that trains the mismatched guidance of ``dataset_id``'s swaps: IDQL joint
-    on the task's ``MISMATCH_LEVEL`` data at IDQL's findings scale (its agents are then kept)."""
+def mismatch_command(dataset_id: str, seeds=range(5)) -> str:
+    """The command that trains the mismatched guidance of ``dataset_id``'s swaps and keeps it: IDQL's
+    critic trained alone (``critic_settling``) on the task's ``MISMATCH_LEVEL`` data, at IDQL's
+    findings scale and for as many critic steps as its joint runs there train theirs."""
+    from mdpt_lib.data.registry import dataset_id as registry_id
     from mdpt_lib.data.registry import get_dataset_spec
-    from mdpt_lib.experiments.grid import run_command
-    from mdpt_lib.experiments.scales import findings_scale
+    from mdpt_lib.experiments.scales import findings_scale, get_scale
 
     task = get_dataset_spec(dataset_id).task
-    return run_command(
-        "learning", findings_scale(task, "idql"), task, [MISMATCH_LEVEL], ["idql"], ["joint"]
+    scale = findings_scale(task, "idql")
+    return (
+        "python -m mdpt_lib.experiments.critic_settling "
+        f"--dataset {registry_id(task, MISMATCH_LEVEL)} --algo idql "
+        f"--steps {get_scale(scale).steps} --scale {scale} --keep "
+        f"--seeds {' '.join(map(str, seeds))}"
     )
 
 
