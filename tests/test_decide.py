@@ -445,3 +445,31 @@ def test_evaluation_share_of_a_job_follows_from_the_scale(monkeypatch):
     assert table.loc["dql", "train_tflop"] == pytest.approx(60.0)
     assert table.loc["dql", "eval_tflop"] == pytest.approx(40.0)
     assert table.loc["dql", "eval_flop_share"] == pytest.approx(0.4)
+
+
+def test_memory_per_seed_takes_the_larger_stage_and_shares_a_job_out_over_its_seeds():
+    from mdpt_lib.experiments.decide import memory_per_seed
+
+    def job(mode, seeds, **measure):
+        return {
+            "job": {"dataset": "d", "algo": "dql", "scale": "s", "mode": mode, "seeds": seeds},
+            "measure": {"seeds_in_process": len(seeds), **measure},
+        }
+
+    results = [
+        job("joint", [0, 1], stage2_train_state_mb=16.0, stage2_peak_mb=200.0),
+        job("joint", [2], stage2_train_state_mb=8.0, stage2_peak_mb=300.0),
+        job("joint", [3], stage2_train_state_mb=8.0, stage2_peak_mb=10.0),
+        job(
+            "guidance_first",
+            [0],
+            stage1_train_state_mb=3.0,
+            stage2_train_state_mb=5.0,
+            stage1_peak_mb=90.0,
+            stage2_peak_mb=40.0,
+        ),
+        {"job": {"dataset": "d", "algo": "dql", "scale": "s", "mode": "joint", "seeds": [4]}},
+    ]
+    table = memory_per_seed(results)
+    assert table.loc[("d", "dql", "s", "joint")].tolist() == [8.0, 100.0]  # medians per seed
+    assert table.loc[("d", "dql", "s", "guidance_first")].tolist() == [5.0, 90.0]

@@ -75,6 +75,26 @@ def compute_per_seed(results: list[dict]) -> pd.DataFrame:
     return df.assign(seconds_per_seed=df.seconds / df.seeds)
 
 
+def memory_per_seed(results: list[dict]) -> pd.DataFrame:
+    """Per (dataset, algo, scale, mode): the memory one seed's training needs, the median over its
+    jobs, each the larger of guidance-first's two stages: by construction (``train_state_mb``: four
+    copies of each trained parameter, one of each parameter only used; ``measure.training_state_bytes``)
+    and as measured (``peak_mb``: the largest rise of the process's memory within a stage,
+    ``measure.PeakMemory``), a job's values shared out over the seeds it trained together."""
+    keys = ["dataset", "algo", "scale", "mode"]
+    rows = []
+    for r in results:
+        job, m = r["job"], r.get("measure", {})
+        if "stage2_train_state_mb" not in m:
+            continue
+        n = m.get("seeds_in_process", len(job["seeds"]))
+        state = max(m.get("stage1_train_state_mb", 0.0), m["stage2_train_state_mb"]) / n
+        peak = max(m.get("stage1_peak_mb", 0.0), m["stage2_peak_mb"]) / n
+        rows.append([job["dataset"], job["algo"], job.get("scale", ""), job["mode"], state, peak])
+    frame = pd.DataFrame(rows, columns=[*keys, "train_state_mb", "peak_mb"])
+    return frame.groupby(keys).median()
+
+
 @functools.cache
 def _step_gflop(algo: str, mode: str, task: str, hparams: tuple) -> dict[str, float]:
     from mdpt_lib.measure import step_gflop
@@ -212,7 +232,9 @@ def guidance_first_table(
     each schedule, in core-seconds and in TFLOP (``step_costs``): over the whole run
     (``*_tflop_per_seed``) and up to the step its IQM curve reaches the target, all of stage 1
     included (``*_tflop_to_target``), with the share of joint's that guidance-first does not spend
-    (``compute_saved_per_seed``, ``compute_saved_to_target``), and whether guidance-first's
+    (``compute_saved_per_seed``, ``compute_saved_to_target``), each schedule's memory per seed
+    (``memory_per_seed``: ``*_train_state_mb``, ``*_peak_mb``) with the share guidance-first saves
+    (``train_state_mb_saved``, ``peak_mb_saved``), and whether guidance-first's
     stage-1 critics had settled (``stage1_settled``; where not, both verdicts are ``unsettled``:
     the finding assumes a settled critic). Guidance-first runs of a scale are
     compared with the joint runs of the findings scale and, where there are any, with the joint
@@ -226,6 +248,7 @@ def guidance_first_table(
     compute = compute_per_seed(results).set_index(["dataset", "algo", "scale", "mode"])
     compute = compute.seconds_per_seed
     costs = step_costs(results)
+    memory = memory_per_seed(results)
     settled = stage1_settled(results).set_index(["dataset", "algo", "scale"]).stage1_settled
     rows = []
     for (ds, algo), g in final.groupby(["dataset", "algo"]):
@@ -253,9 +276,16 @@ def guidance_first_table(
                     row[f"{m}_tflop_per_seed"] = _tflop(costs, (ds, algo, sc, m))
                     reached = row[f"{m}_steps_to_target"]
                     row[f"{m}_tflop_to_target"] = _tflop(costs, (ds, algo, sc, m), reached)
+                    for what in ("train_state_mb", "peak_mb"):
+                        known = (ds, algo, sc, m) in memory.index
+                        row[f"{m}_{what}"] = (
+                            memory.loc[(ds, algo, sc, m), what] if known else np.nan
+                        )
                 for what in ("per_seed", "to_target"):
                     ratio = row[f"guidance_first_tflop_{what}"] / row[f"joint_tflop_{what}"]
                     row[f"compute_saved_{what}"] = 1 - ratio
+                for what in ("train_state_mb", "peak_mb"):
+                    row[f"{what}_saved"] = 1 - row[f"guidance_first_{what}"] / row[f"joint_{what}"]
                 row.update(efficiency(per_seed["guidance_first"], per_seed["joint"], reps, seed))
                 row["efficiency_verdict"] = provisional(row["efficiency_verdict"], row["seeds"])
                 row["verdict"] = provisional(gf_verdict(row), row["seeds"])
