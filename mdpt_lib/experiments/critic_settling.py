@@ -7,7 +7,7 @@ stage 1 alone for ``steps`` critic steps (the same hyperparameters as the findin
 step after it) and records the same log, so the book can show where the curve levels off::
 
     python -m mdpt_lib.experiments.critic_settling --dataset bullet-halfcheetah-medium-replay-v0 \\
-        --algo dql --steps 120000 --seed 0
+        --algo dql --steps 120000 --seeds 0
 
 It writes ``results/critic/<dataset>__<algo>__<scale>__stage1-<steps>__seed<k>.json`` (skipped when it
 exists) and resumes from its checkpoint in the cache when interrupted. With ``--keep`` it also keeps
