@@ -28,7 +28,9 @@ def test_the_bill_counts_seeds_agents_and_the_measured_cost(tmp_path):
     for seed in (3, 4):
         (agents / f"{HOPPER}__idql__joint__seeds{seed}__learn_60k__seed{seed}.pt").write_bytes(b"")
 
-    table = protocol.progress(results, agents).set_index(["dataset", "algo", "scale", "mode"])
+    table = protocol.progress(results, agents, critic_folder=tmp_path / "none").set_index(
+        ["dataset", "algo", "scale", "mode"]
+    )
     joint = table.loc[(HOPPER, "idql", "learn_60k", "joint")]
     assert joint.seeds_done == [0, 1, 2, 3, 4] and joint.seeds_left == []
     assert joint.agents_kept == [3, 4] and joint.agents_to_retrain == [0, 1, 2]
@@ -49,7 +51,10 @@ def test_the_bill_counts_seeds_agents_and_the_measured_cost(tmp_path):
     assert cfg.core_h_per_seed == pytest.approx(1.0)
     assert (HOPPER, "idql", "learn_60k", "random_guidance") not in table.index  # read at inference
     summary = protocol.summary(table.reset_index())
-    assert f"1 of {len(table)} protocol cells" in summary and "4 joint agents" in summary
+    assert (
+        f"1 of {len(table)} protocol cells" in summary
+        and "4 agents are to be trained again" in summary
+    )
 
 
 def test_every_finding_task_and_condition_is_a_cell():
@@ -128,7 +133,9 @@ def test_a_longer_stage_one_shares_the_joint_runs_and_is_costed_from_measured_st
     (results / "gf.json").write_text(
         json.dumps({"job": job, "wall_seconds": 3600.0, "measure": measure})
     )
-    table = protocol.progress(results, tmp_path).set_index(["dataset", "algo", "scale", "mode"])
+    table = protocol.progress(results, tmp_path, critic_folder=tmp_path / "none").set_index(
+        ["dataset", "algo", "scale", "mode"]
+    )
     extra = (get_scale("learn_s1_90k").guidance_steps - 30_000) * 0.02 / 3600
     row = table.loc[(cheetah, "dql", "learn_s1_90k", "guidance_first")]
     assert row.core_h_per_seed == pytest.approx(1.0 + extra)
@@ -162,7 +169,9 @@ def test_a_cell_whose_stage_one_critic_did_not_settle_gives_way_to_a_longer_stag
             name = f"{cheetah}__{algo}__guidance_first__seeds{seed}__learn.json"
             body = {"job": job | {"scale": "learn"}, "wall_seconds": 3600.0, "log": log}
             (tmp_path / name).write_text(json.dumps(body))
-    table = protocol.progress(tmp_path, tmp_path).set_index(["dataset", "algo", "scale", "mode"])
+    table = protocol.progress(tmp_path, tmp_path, critic_folder=tmp_path / "none").set_index(
+        ["dataset", "algo", "scale", "mode"]
+    )
     moving = table.loc[(cheetah, "dql", "learn", "guidance_first")]
     assert moving.stage1 == "not settled" and moving.superseded_by == "learn_s1_90k"
     assert moving.seeds_left == [] and moving.core_h_left == 0 and moving.command == ""
@@ -199,7 +208,9 @@ def test_a_cell_without_runs_reads_the_stage_one_of_the_algorithm_whose_critic_i
         (tmp_path / f"{HOPPER}__idql__guidance_first__seeds{seed}__learn_60k.json").write_text(
             json.dumps(body)
         )
-    table = protocol.progress(tmp_path, tmp_path).set_index(["dataset", "algo", "scale", "mode"])
+    table = protocol.progress(tmp_path, tmp_path, critic_folder=tmp_path / "none").set_index(
+        ["dataset", "algo", "scale", "mode"]
+    )
     for algo in ("idql", "cfg"):
         assert table.loc[(HOPPER, algo, "learn_60k", "guidance_first")].stage1 == "not settled"
     assert table.loc[(HOPPER, "cfg", "learn_60k", "joint")].stage1 == ""

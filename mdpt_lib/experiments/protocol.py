@@ -151,8 +151,8 @@ def progress(
     folder=None, agents_folder=None, seeds: int | None = None, critic_folder=None
 ) -> pd.DataFrame:
     """Per protocol cell: the seeds with a committed result file (``seeds_done``), those still to
-    train (``seeds_left``), the joint agents kept for the transfer study (``agents_kept``, joint
-    cells of its tasks), the measured core-hours per seed and the predicted core-hours left, and
+    train (``seeds_left``), the agents kept for the transfer study (``agents_kept``: its joint
+    cells and its guidance trained alone), the measured core-hours per seed and the predicted core-hours left, and
     the command that trains the missing seeds (one job per seed, one core each). Seeds whose
     result is committed but whose agent is not kept (``agents_to_retrain``) are trained again into
     an empty ``--out`` and kept; their cost is in ``core_h_left``.
@@ -250,7 +250,7 @@ def summary(table: pd.DataFrame) -> str:
     )
     return (
         f"{complete} of {len(table)} protocol cells have all their seeds{dropped}; {left} seed runs remain "
-        f"and {retrain} joint agents are to be trained again for the transfer study: about "
+        f"and {retrain} agents are to be trained again for the transfer study: about "
         f"{table.core_h_left.sum():.1f} core-hours at the measured cost per seed"
     )
 
