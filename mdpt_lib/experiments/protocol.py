@@ -250,7 +250,8 @@ def summary(table: pd.DataFrame) -> str:
     )
     return (
         f"{complete} of {len(table)} protocol cells have all their seeds{dropped}; {left} seed runs remain "
-        f"and {retrain} agents are to be trained again for the transfer study: about "
+        f"and {retrain} agent{'s are' if retrain != 1 else ' is'} to be trained again for the "
+        "transfer study: about "
         f"{table.core_h_left.sum():.1f} core-hours at the measured cost per seed"
     )
 
