@@ -5,11 +5,14 @@ import json
 import pytest
 
 from mdpt_lib.experiments import protocol
+from mdpt_lib.experiments.grid import load_results
 
 HOPPER = "bullet-hopper-medium-replay-v0"
 
 
 def write(folder, algo, scale, mode, seed, wall):
+    if mode == "joint":  # with a curve that learns
+        return write_curve(folder, algo, scale, seed, guided=60.0, wall=wall)
     job = {"dataset": HOPPER, "algo": algo, "mode": mode, "seeds": [seed], "scale": scale}
     name = f"{HOPPER}__{algo}__{mode}__seeds{seed}__{scale}.json"
     (folder / name).write_text(json.dumps({"job": job, "wall_seconds": wall}))
@@ -260,3 +263,45 @@ def test_the_mismatched_guidance_is_a_critic_trained_alone_and_kept(tmp_path):
     assert row.core_h_per_seed == pytest.approx(0.5)  # half an hour per seed, at either length
     assert row.command.startswith("python -m mdpt_lib.experiments.critic_settling")
     assert row.command.endswith(f"--steps {steps} --scale {scale} --keep --seeds 1 2 3 4")
+
+
+def write_curve(folder, algo, scale, seed, guided, unguided=5.0, data=10.0, wall=3600.0):
+    """A joint run whose guided / unguided scores are constant over five checkpoints."""
+    curve = [
+        {"algo": algo, "mode": "joint", "seed": seed, "step": step, "inference": inf, "score": s}
+        for step in range(1000, 6000, 1000)
+        for inf, s in (("guided", guided + seed), ("unguided", unguided))
+    ]
+    job = {"dataset": HOPPER, "algo": algo, "mode": "joint", "seeds": [seed], "scale": scale}
+    name = f"{HOPPER}__{algo}__joint__seeds{seed}__{scale}.json"
+    result = {"job": job, "wall_seconds": wall, "curve": curve}
+    result["dataset_level"] = {"mean_score": data}
+    (folder / name).write_text(json.dumps(result))
+
+
+def test_a_method_not_seen_to_learn_gets_probe_seeds_first(tmp_path):
+    results = tmp_path / "learning"
+    results.mkdir()
+    write_curve(results, "cfg", "learn_60k", 0, guided=60.0)  # one seed: not known yet
+    for seed in range(2):  # learns: guided far above the data and the unguided sample
+        write_curve(results, "idql", "learn_60k", seed, guided=60.0)
+    for seed in range(2):  # at the data's level: does not learn
+        write_curve(results, "dql", "learn_eta05", seed, guided=9.0)
+
+    status = protocol.learning_status(load_results("learning", results))
+    assert status == {
+        (HOPPER, "idql", "learn_60k"): "yes",
+        (HOPPER, "dql", "learn_eta05"): "no",
+    }
+
+    table = protocol.progress(results, tmp_path / "agents", critic_folder=tmp_path / "none")
+    table = table.set_index(["dataset", "algo", "scale", "mode"])
+    cfg = table.loc[(HOPPER, "cfg", "learn_60k", "joint")]
+    assert cfg.joint_learns == "not yet" and cfg.command.endswith("--seeds 1 --cpus 1")
+    assert cfg.waiting and cfg.core_h_left == pytest.approx(4 * 1.0)  # the bill counts all
+    cfg_gf = table.loc[(HOPPER, "cfg", "learn_60k", "guidance_first")]
+    assert cfg_gf.command == "" and cfg_gf.seeds_left == [0, 1, 2, 3, 4] and cfg_gf.waiting
+    idql_gf = table.loc[(HOPPER, "idql", "learn_60k", "guidance_first")]
+    assert idql_gf.joint_learns == "yes" and idql_gf.waiting == "" and idql_gf.command
+    dql = table.loc[(HOPPER, "dql", "learn_eta05", "no_guidance")]
+    assert dql.joint_learns == "no" and dql.command == "" and "diagnose" in dql.waiting

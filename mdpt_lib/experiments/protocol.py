@@ -10,6 +10,11 @@ where ``scales.FINDINGS_EXTENSIONS`` runs it (guidance-first on hopper), and so 
 study's mismatched guidance: IDQL's critic trained alone on the task's ``transfer.MISMATCH_LEVEL``
 data (mode ``critic_settling.GUIDANCE_ALONE``, its result files in ``results/critic``), whose agents
 are kept like the swapped ones.
+
+A finding is only tested where the methods learn, so the bill also says whether each cell's joint
+runs (of the same algorithm and setting) are seen to learn (``joint_learns``): a cell whose method
+has not been seen to learn waits for two probe seeds of its joint runs, and one whose joint runs do
+not learn is diagnosed, not trained further.
 """
 
 from __future__ import annotations
@@ -131,6 +136,26 @@ def _cost_per_seed(cost: pd.DataFrame, cell) -> float:
     return np.nan
 
 
+PROBE_SEEDS = 2
+"""Joint seeds trained first where a method has not been seen to learn: the fewest with an interval."""
+
+
+def learning_status(results: list[dict], reps: int = 500, seed: int = 0) -> dict[tuple, str]:
+    """(dataset, algo, scale) -> "yes" / "no": do the joint runs of that scale stay above the
+    learning bar over the checkpoints a final score averages (``decide.joint_learns``)? Only where
+    at least ``PROBE_SEEDS`` seeds have curves; other keys are missing (not known yet)."""
+    from mdpt_lib.experiments.decide import joint_learns
+    from mdpt_lib.experiments.learning import curve_frame
+
+    joint = [r for r in results if r["job"]["mode"] == "joint" and "curve" in r]
+    status = {}
+    curves = curve_frame(joint)
+    for (ds, algo, scale), g in curves.groupby(["dataset", "algo", "scale"]) if len(joint) else ():
+        if g.seed.nunique() >= PROBE_SEEDS:
+            status[(ds, algo, scale)] = "yes" if joint_learns(g, ds, algo, reps, seed) else "no"
+    return status
+
+
 def _longer_stage1(table: pd.DataFrame, cell) -> str:
     """The scale of ``table``'s guidance-first cell on ``cell``'s dataset and algorithm that
     differs from ``cell``'s scale in nothing but a longer stage 1 ("" where there is none)."""
@@ -160,12 +185,17 @@ def progress(
     A guidance-first cell whose committed runs' stage-1 critics had not settled
     (``decide.stage1_settled``: ``stage1`` reads "not settled"; a cell with no runs reads those of
     the algorithm whose critic its stage 1 trains, ``scales.STAGE1_AS``) decides nothing; where the protocol
-    has the same cell with a longer stage 1 (``superseded_by``) it gets no more seeds."""
+    has the same cell with a longer stage 1 (``superseded_by``) it gets no more seeds.
+
+    ``joint_learns`` ("yes" / "no" / "not yet", ``learning_status``) is read from the joint runs of
+    the cell's algorithm and setting. Where it is not known yet, ``command`` trains only the joint
+    cell's first ``PROBE_SEEDS`` seeds and every other seed of that setting is ``waiting``; where
+    the joint runs do not learn, nothing more is trained. ``core_h_left`` counts every seed left."""
     from mdpt_lib.data.registry import get_dataset_spec
     from mdpt_lib.experiments.critic_settling import GUIDANCE_ALONE
     from mdpt_lib.experiments.decide import PROTOCOL_SEEDS, stage1_settled
     from mdpt_lib.experiments.grid import KEPT_AGENTS, load_results, run_command
-    from mdpt_lib.experiments.scales import STAGE1_AS
+    from mdpt_lib.experiments.scales import STAGE1_AS, joint_runs_of
     from mdpt_lib.experiments.transfer import mismatch_command
 
     seeds = seeds or PROTOCOL_SEEDS
@@ -185,6 +215,7 @@ def progress(
     alone_cost = _seconds_per_seed(critics)
     agents = Path(agents_folder or KEPT_AGENTS)
     settled = stage1_settled(results).set_index(["dataset", "algo", "scale"]).stage1_settled
+    learns = learning_status(results)
     table = cells()
     rows = []
     for cell in table.itertuples(index=False):
@@ -210,13 +241,26 @@ def progress(
             # a seed trained before its agent was kept is trained again for the swaps
             retrain = [s for s in have if s not in kept]
         spec = get_dataset_spec(cell.dataset)
-        if not left:
+        joint_scale = joint_runs_of(spec.task, cell.algo, cell.scale)
+        if alone:  # a critic trained alone has no policy: nothing to learn first
+            joint_learns = ""
+        else:
+            joint_learns = learns.get((cell.dataset, cell.algo, joint_scale), "not yet")
+        now, waiting = left, ""
+        if joint_learns == "no":
+            now, waiting = [], "its joint runs do not learn at this scale: diagnose them first"
+        elif joint_learns == "not yet":
+            probes = PROBE_SEEDS - len(have) if cell.mode == "joint" else 0
+            now = left[: max(probes, 0)]
+            if now != left:
+                waiting = f"until {PROBE_SEEDS} joint seeds show that {cell.algo} learns here"
+        if not now:
             command = ""
         elif alone:  # the guidance of the task's other data: critic_settling, kept
-            command = mismatch_command(cell.dataset, left)
+            command = mismatch_command(cell.dataset, now)
         else:
             command = run_command(
-                "learning", cell.scale, spec.task, spec.id_level, cell.algo, cell.mode, 1, left, 1
+                "learning", cell.scale, spec.task, spec.id_level, cell.algo, cell.mode, 1, now, 1
             )
         rows.append(
             {
@@ -229,10 +273,23 @@ def progress(
                 "core_h_left": per_seed * (len(left) + len(retrain)),
                 "stage1": stage1,
                 "superseded_by": superseded_by,
+                "joint_learns": joint_learns,
+                "waiting": waiting,
                 "command": command,
             }
         )
     return pd.DataFrame(rows)
+
+
+def _seeds_in(command: str) -> list[int]:
+    """The seeds a ``run_command`` line names (none for an empty command)."""
+    words = command.split()
+    if "--seeds" not in words:
+        return []
+    rest = words[words.index("--seeds") + 1 :]
+    return [
+        int(w) for w in rest[: next((i for i, w in enumerate(rest) if w.startswith("--")), None)]
+    ]
 
 
 def summary(table: pd.DataFrame) -> str:
@@ -266,6 +323,9 @@ def main() -> None:
     print(summary(table) + ".")
     for command in table.command[table.command != ""]:
         print("  " + command)
+    for row in table[table.waiting != ""].itertuples():
+        rest = [s for s in row.seeds_left if s not in _seeds_in(row.command)]
+        print(f"  waiting {row.waiting}: {row.algo} {row.scale} {row.mode} seeds {rest}")
     lacking = table[(table.stage1 == "not settled") & (table.superseded_by == "")]
     for row in lacking.itertuples():
         print(
