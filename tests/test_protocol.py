@@ -305,3 +305,42 @@ def test_a_method_not_seen_to_learn_gets_probe_seeds_first(tmp_path):
     assert idql_gf.joint_learns == "yes" and idql_gf.waiting == "" and idql_gf.command
     dql = table.loc[(HOPPER, "dql", "learn_eta05", "no_guidance")]
     assert dql.joint_learns == "no" and dql.command == "" and "diagnose" in dql.waiting
+
+
+def test_a_session_plan_fills_each_core_in_the_findings_order_and_keeps_transfer_agents():
+    import pandas as pd
+
+    def cell(algo, scale, mode, findings, now, core_h, retrain=()):
+        return {
+            "dataset": HOPPER,
+            "algo": algo,
+            "scale": scale,
+            "mode": mode,
+            "findings": findings,
+            "seeds_now": list(now),
+            "agents_to_retrain": list(retrain),
+            "core_h_per_seed": core_h,
+        }
+
+    table = pd.DataFrame(
+        [
+            cell("idql", "learn_60k", "joint", "guidance_first, transfer", [2, 3, 4], 1.4, [0]),
+            cell("dql", "learn_eta05_sarsa_s1_90k", "guidance_first", "guidance_first", [2], 0.7),
+            cell("idql", "learn_60k", "guidance_alone", "transfer", [1, 2], 0.4),
+        ]
+    )
+    jobs = protocol.single_jobs(table)
+    assert list(jobs.seed) == [2, 3, 4, 0, 2, 1, 2]
+    joint = jobs[jobs["mode"] == "joint"]
+    assert joint.command.str.contains("&& python -m mdpt_lib.experiments keep learning").all()
+    retrain = joint[joint.seed == 0].command.item()
+    assert '--seeds 0 --cpus 1 --out "$(mktemp -d)" && python -m' in retrain
+    assert "critic_settling" in jobs.command.iloc[-1] and "--keep --seeds 2" in jobs.command.iloc[-1]
+
+    plan = protocol.session_plan(table, cores=2, hours=2.0)
+    # 1.4 h each of seeds 2 and 3, then nothing of 1.4 h fits; the 0.4-h critics fill in
+    assert plan.groupby("core").core_h.sum().tolist() == pytest.approx([1.8, 1.8])
+    assert plan[plan.core == 1].seed.tolist() == [2, 1] and plan.end_h.max() <= 2.0
+    assert set(plan["mode"]) == {"joint", "guidance_alone"}
+    # one core of an hour: the 0.7-h job, and no 0.4-h job after it
+    assert protocol.session_plan(table, cores=1, hours=1.0)["mode"].tolist() == ["guidance_first"]

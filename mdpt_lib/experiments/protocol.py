@@ -194,9 +194,8 @@ def progress(
     from mdpt_lib.data.registry import get_dataset_spec
     from mdpt_lib.experiments.critic_settling import GUIDANCE_ALONE
     from mdpt_lib.experiments.decide import PROTOCOL_SEEDS, stage1_settled
-    from mdpt_lib.experiments.grid import KEPT_AGENTS, load_results, run_command
+    from mdpt_lib.experiments.grid import KEPT_AGENTS, load_results
     from mdpt_lib.experiments.scales import STAGE1_AS, joint_runs_of
-    from mdpt_lib.experiments.transfer import mismatch_command
 
     seeds = seeds or PROTOCOL_SEEDS
     results = load_results("learning", folder)
@@ -254,14 +253,7 @@ def progress(
             now = left[: max(probes, 0)]
             if now != left:
                 waiting = f"until {PROBE_SEEDS} joint seeds show that {cell.algo} learns here"
-        if not now:
-            command = ""
-        elif alone:  # the guidance of the task's other data: critic_settling, kept
-            command = mismatch_command(cell.dataset, now)
-        else:
-            command = run_command(
-                "learning", cell.scale, spec.task, spec.id_level, cell.algo, cell.mode, 1, now, 1
-            )
+        command = _command(cell, now) if now else ""
         rows.append(
             {
                 **cell._asdict(),
@@ -274,6 +266,7 @@ def progress(
                 "stage1": stage1,
                 "superseded_by": superseded_by,
                 "joint_learns": joint_learns,
+                "seeds_now": now,
                 "waiting": waiting,
                 "command": command,
             }
@@ -281,15 +274,78 @@ def progress(
     return pd.DataFrame(rows)
 
 
-def _seeds_in(command: str) -> list[int]:
-    """The seeds a ``run_command`` line names (none for an empty command)."""
-    words = command.split()
-    if "--seeds" not in words:
-        return []
-    rest = words[words.index("--seeds") + 1 :]
-    return [
-        int(w) for w in rest[: next((i for i, w in enumerate(rest) if w.startswith("--")), None)]
-    ]
+def _command(cell, seeds: list[int]) -> str:
+    """The command line that trains ``seeds`` of ``cell`` (one job per seed, one core each); for
+    the guidance trained alone on other data, ``critic_settling`` with ``--keep``."""
+    from mdpt_lib.data.registry import get_dataset_spec
+    from mdpt_lib.experiments.critic_settling import GUIDANCE_ALONE
+    from mdpt_lib.experiments.grid import run_command
+    from mdpt_lib.experiments.transfer import mismatch_command
+
+    if cell.mode == GUIDANCE_ALONE:
+        return mismatch_command(cell.dataset, seeds)
+    spec = get_dataset_spec(cell.dataset)
+    return run_command(
+        "learning", cell.scale, spec.task, spec.id_level, cell.algo, cell.mode, 1, seeds, 1
+    )
+
+
+def _keep_command(cell) -> str:
+    """The command that keeps compact copies of a transfer cell's new agents (results/agents)."""
+    from mdpt_lib.data.registry import get_dataset_spec
+
+    spec = get_dataset_spec(cell.dataset)
+    return (
+        f"python -m mdpt_lib.experiments keep learning --scale {cell.scale} --tasks {spec.task} "
+        f"--levels {spec.id_level} --algos {cell.algo} --modes {cell.mode}"
+    )
+
+
+def single_jobs(table: pd.DataFrame) -> pd.DataFrame:
+    """Every job the protocol can run now, one seed each, in the table's order (the findings'):
+    cell, seed, predicted core-hours and its command line, which for a transfer cell's joint runs
+    also keeps the agent, and for an agent to train again trains into an empty folder first."""
+    rows = []
+    for cell in table.itertuples(index=False):
+        keep = cell.mode == "joint" and "transfer" in cell.findings
+        jobs = [(s, _command(cell, [s])) for s in cell.seeds_now]
+        # a committed seed whose agent is gone: trained again beside, not over, its result file
+        jobs += [(s, _command(cell, [s]) + ' --out "$(mktemp -d)"') for s in cell.agents_to_retrain]
+        for seed, command in jobs:
+            rows.append(
+                {
+                    "dataset": cell.dataset,
+                    "algo": cell.algo,
+                    "scale": cell.scale,
+                    "mode": cell.mode,
+                    "seed": seed,
+                    "core_h": cell.core_h_per_seed,
+                    "command": command + (f" && {_keep_command(cell)}" if keep else ""),
+                }
+            )
+    return pd.DataFrame(
+        rows, columns=["dataset", "algo", "scale", "mode", "seed", "core_h", "command"]
+    )
+
+
+def session_plan(table: pd.DataFrame, cores: int, hours: float) -> pd.DataFrame:
+    """Which of ``single_jobs`` to run in a session of ``hours`` on ``cores`` cores, one job per
+    core at a time: in the findings' order, each job on the core that has the least work so far
+    and still fits it (first fit). Jobs that fit nowhere wait for the next session; ``core`` is
+    their core (1..cores), ``start_h`` and ``end_h`` the predicted hours from the session's start."""
+    load = [0.0] * cores
+    rows = []
+    for job in single_jobs(table).itertuples(index=False):
+        if not np.isfinite(job.core_h):
+            continue
+        core = min(range(cores), key=lambda c: load[c])
+        if load[core] + job.core_h > hours:
+            continue
+        rows.append({**job._asdict(), "core": core + 1, "start_h": load[core]})
+        load[core] += job.core_h
+        rows[-1]["end_h"] = load[core]
+    plan = pd.DataFrame(rows, columns=[*single_jobs(table).columns, "core", "start_h", "end_h"])
+    return plan.sort_values(["core", "start_h"], kind="stable").reset_index(drop=True)
 
 
 def summary(table: pd.DataFrame) -> str:
@@ -313,18 +369,35 @@ def summary(table: pd.DataFrame) -> str:
     )
 
 
-def main() -> None:
-    """``python -m mdpt_lib.experiments.protocol``: the bill, then the commands of what is left."""
-    import pandas as pd
+def main(argv: list[str] | None = None) -> None:
+    """``python -m mdpt_lib.experiments.protocol``: the bill, then the commands of what is left;
+    with ``--plan``, one session's jobs per core instead."""
+    import argparse
 
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--plan", action="store_true", help="the jobs of one session, per core")
+    p.add_argument("--cores", type=int, default=2, help="cores for --plan (one job per core)")
+    p.add_argument("--hours", type=float, default=2.0, help="hours per core for --plan")
+    args = p.parse_args(argv)
     table = progress()
+    if args.plan:
+        plan = session_plan(table, args.cores, args.hours)
+        print(
+            f"{len(plan)} jobs for {args.cores} cores x {args.hours:g} h (predicted from the "
+            "committed files' measured cost; run each core's jobs in turn, one torch thread each):"
+        )
+        for core, jobs in plan.groupby("core"):
+            print(f"core {core}: {jobs.core_h.sum():.2f} core-hours")
+            for job in jobs.itertuples():
+                print(f"  [{job.start_h:.2f}-{job.end_h:.2f} h] {job.command}")
+        return
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(table.drop(columns="command").round(2).to_string(index=False))
     print(summary(table) + ".")
     for command in table.command[table.command != ""]:
         print("  " + command)
     for row in table[table.waiting != ""].itertuples():
-        rest = [s for s in row.seeds_left if s not in _seeds_in(row.command)]
+        rest = [s for s in row.seeds_left if s not in row.seeds_now]
         print(f"  waiting {row.waiting}: {row.algo} {row.scale} {row.mode} seeds {rest}")
     lacking = table[(table.stage1 == "not settled") & (table.superseded_by == "")]
     for row in lacking.itertuples():
