@@ -16,6 +16,14 @@ from mdpt_lib.data.registry import LEVELS, dataset_id
 from mdpt_lib.envs import TASKS
 
 
+def show_whole_cells() -> None:
+    """Let pandas show every table cell in full: verdicts and claims are sentences, and its
+    default cuts them at 50 characters. The book's pages and notebooks call it first."""
+    import pandas as pd
+
+    pd.set_option("display.max_colwidth", None)
+
+
 class ParameterError(ValueError):
     """A notebook parameter with a bad value; the message names it and says what is valid."""
 

@@ -10,24 +10,17 @@ the one in that file (the lines from its header row to the next blank line).
 
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 
 from mdpt_lib.data.registry import get_dataset_spec
 from mdpt_lib.experiments.grid import load_results
 from mdpt_lib.experiments.learning import compute_table
+from mdpt_lib.provenance import short_cpu
 
 HEADER = (
     "| job | ms per seed-step | train s | eval s | eval share | core-hours | GEMM GFLOP/s | CPU |"
 )
-
-
-def short_cpu(model: str) -> str:
-    """``AMD EPYC (family 26, model 2; ...)`` -> ``AMD EPYC f26 m2``: the vendor name, family, model."""
-    name = re.sub(r"\(R\)|\(TM\)| Processor", "", model.split(" (")[0]).strip()
-    found = re.search(r"family (\d+), model (\d+)", model)
-    return f"{name} f{found[1]} m{found[2]}" if found else name
 
 
 def table(folder: Path) -> list[str]:

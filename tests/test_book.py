@@ -16,3 +16,7 @@ def test_quick_book_builds_without_warnings(tmp_path):
     assert re.search(r"-?\d+\.\d", conclusion), "glued numbers appear in the conclusion"
     status = (html / "book" / "status.html").read_text(encoding="utf-8")
     assert "03_transfer" in status and "torch" in status, "execution times and versions listed"
+    # no table cell is cut short: verdicts and claims are sentences (show_whole_cells)
+    for page in [*html.glob("book/*.html"), *html.glob("notebooks/*.html")]:
+        cut = re.findall(r"<td>[^<]*\w\.\.\.</td>", page.read_text(encoding="utf-8"))
+        assert not cut, f"{page.name}: table cells cut at pandas' width: {cut[:2]}"

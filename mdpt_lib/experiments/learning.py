@@ -316,7 +316,10 @@ def findings_commands(
 
 def compute_table(results: list[dict]) -> pd.DataFrame:
     """Where each job's time went, per job: seeds, steps, time per seed-step, train / eval /
-    checkpoint seconds, evaluation's share of the wall time, core-hours, CPU model."""
+    checkpoint seconds, evaluation's share of the wall time, core-hours, CPU (vendor, family,
+    model; the full name is in each result file)."""
+    from mdpt_lib.provenance import short_cpu
+
     rows = []
     for r in results:
         m, job = r["measure"], r["job"]
@@ -339,7 +342,7 @@ def compute_table(results: list[dict]) -> pd.DataFrame:
                 "after_training_s": variants,
                 "eval_share": ev / max(r["wall_seconds"], 1e-9),
                 "core_hours": r["wall_seconds"] / 3600,
-                "cpu": r["provenance"].get("cpu_model", "not recorded"),
+                "cpu": short_cpu(r["provenance"].get("cpu_model", "not recorded")),
                 "gemm_gflops": r["provenance"].get("gemm_fp32_gflops", np.nan),
             }
         )
