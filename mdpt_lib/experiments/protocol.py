@@ -333,9 +333,10 @@ def session_plan(table: pd.DataFrame, cores: int, hours: float) -> pd.DataFrame:
     core at a time: in the findings' order, each job on the core that has the least work so far
     and still fits it (first fit). Jobs that fit nowhere wait for the next session; ``core`` is
     their core (1..cores), ``start_h`` and ``end_h`` the predicted hours from the session's start."""
+    jobs = single_jobs(table)
     load = [0.0] * cores
     rows = []
-    for job in single_jobs(table).itertuples(index=False):
+    for job in jobs.itertuples(index=False):
         if not np.isfinite(job.core_h):
             continue
         core = min(range(cores), key=lambda c: load[c])
@@ -344,7 +345,7 @@ def session_plan(table: pd.DataFrame, cores: int, hours: float) -> pd.DataFrame:
         rows.append({**job._asdict(), "core": core + 1, "start_h": load[core]})
         load[core] += job.core_h
         rows[-1]["end_h"] = load[core]
-    plan = pd.DataFrame(rows, columns=[*single_jobs(table).columns, "core", "start_h", "end_h"])
+    plan = pd.DataFrame(rows, columns=[*jobs.columns, "core", "start_h", "end_h"])
     return plan.sort_values(["core", "start_h"], kind="stable").reset_index(drop=True)
 
 
