@@ -10,7 +10,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 py=${PYTHON:-.venv/bin/python}
 repo=${1:-}
-run() { echo; echo "\$ $*"; "$@" 2>&1 | grep -v -i "warn"; }
+run() { echo; echo "\$ $*"; "$@" 2>&1 | grep -v -i -e "warn" -e "^USDT"; }
 echo "CPU: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; $(date -u +%FT%TZ); commit $(git rev-parse --short HEAD)"
 run "$py" benchmarks/startup.py --repeats 3
 run env OMP_NUM_THREADS=1 "$py" benchmarks/evaluation.py --steps 200
@@ -27,4 +27,8 @@ for mish in ${MISH:-cpp softplus aten fused}; do
 done
 # what Mish costs in a step, and the floor an activation as cheap as ReLU would reach
 run env OMP_NUM_THREADS=1 "$py" benchmarks/activation_cost.py --rounds 4
+# the step's own matrix products, replayed alone: the best share of the ceiling a step of these
+# shapes reaches here, whatever the rest of the step costs
+run env OMP_NUM_THREADS=1 MDPT_MISH=cpp "$py" benchmarks/gemm_floor.py
+run env MDPT_MISH=cpp "$py" benchmarks/gemm_floor.py --threads 2 --seeds 5
 echo; echo "done $(date -u +%FT%TZ)"
