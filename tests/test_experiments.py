@@ -425,6 +425,20 @@ def test_swap_verdicts_follow_the_intervals():
     v = swap_verdicts(pd.DataFrame(rows), reps=500).set_index(["claim", "policy"]).verdict
     assert v[("double_guidance_iqr", "dql")] == "reproduced"
     assert v[("double_guidance_iqr", "idql")] == "reproduced"
+    # each seed's episodes vary by +-20 under its own guidance, by about 1 under another seed's
+    table = swap_verdicts(pd.DataFrame(rows), reps=500).set_index(["claim", "policy"])
+    variance = table.loc[("seed_swap_variance", "dql")]
+    assert variance.verdict == "reproduced" and variance.change < -0.99
+    assert variance.change_ci[1] < 0 and variance.seeds == 5
+    # the other way round (the swapped guidance the noisy one) refutes it
+    flipped = pd.DataFrame(rows).replace(
+        {
+            "DQL (own guidance)": "DQL + another seed's guidance",
+            "DQL + another seed's guidance": "DQL (own guidance)",
+        }
+    )
+    again = swap_verdicts(flipped, reps=500).set_index(["claim", "policy"])
+    assert again.loc[("seed_swap_variance", "dql")].verdict == "refuted"
     assert (
         v[("cross_algorithm", "DQL policy + IDQL guidance vs DQL (own guidance)")] == "reproduced"
     )
