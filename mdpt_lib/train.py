@@ -316,7 +316,21 @@ class Trainer:
         torch.set_rng_state(state["torch_rng"])
         self.results = state["results"]
         # where this run continued from a checkpoint (result files show their interruptions)
-        self.results.setdefault("resumed", []).append({"stage": self.stage, "step": self.step})
+        # (and the wall time recorded up to it: the work of the sessions before this one)
+        self.results.setdefault("resumed", []).append(
+            {
+                "stage": self.stage,
+                "step": self.step,
+                "wall_seconds": self.results.get("wall_seconds", 0.0),
+            }
+        )
         for k, (seconds, steps) in state["timers"].items():
             self._timers[k].seconds, self._timers[k].steps = seconds, steps
         self._peaks = state["peaks"]
+
+
+def seconds_before_this_session(results: dict) -> float:
+    """Wall seconds a resumed run had recorded at its last checkpoint, in earlier sessions (0 for a
+    run that never resumed): a job's total time is this plus the time of the session that ends it."""
+    resumed = results.get("resumed") or []
+    return resumed[-1].get("wall_seconds", 0.0) if resumed else 0.0

@@ -198,7 +198,12 @@ def test_resume_equals_uninterrupted(mode, interrupt_at, tmp_path, monkeypatch):
     resumed = mdpt_lib.fit(bandit(n=500), checkpoint=ckpt, checkpoint_every=20, **kwargs)
     assert reference.results["resumed"] == []  # the run records where it continued
     assert [(r["stage"], r["step"] % 20) for r in resumed.results["resumed"]] == [(2, 0)]
-    assert resumed.results["wall_seconds"] > 0  # summed over both sessions
+    # the total sums both sessions: the first's time up to its checkpoint is recorded at the resume
+    from mdpt_lib.train import seconds_before_this_session
+
+    assert seconds_before_this_session(reference.results) == 0
+    earlier = seconds_before_this_session(resumed.results)
+    assert 0 < earlier < resumed.results["wall_seconds"]
     for (k, v), w in zip(
         reference.policy.state_dict().items(), resumed.policy.state_dict().values(), strict=True
     ):

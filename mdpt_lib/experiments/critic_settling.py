@@ -65,6 +65,7 @@ def run(
 
     import mdpt_lib
     from mdpt_lib.data.registry import get_dataset_spec
+    from mdpt_lib.train import seconds_before_this_session
 
     spec = get_dataset_spec(dataset)
     scale = scale or findings_scale(spec.task, algo)
@@ -109,7 +110,8 @@ def run(
         "log": log,
         "measure": agent.results["measure"],
         "resumed": agent.results["resumed"],
-        "wall_seconds": time.perf_counter() - start,
+        # all sessions: a resumed run's earlier ones plus this one
+        "wall_seconds": time.perf_counter() - start + seconds_before_this_session(agent.results),
         "train_wall_seconds": agent.results["wall_seconds"],
         "provenance": origin | {"written": utc_stamp()},
     }

@@ -251,6 +251,7 @@ def run_job(job: Job, out: Path, device: str = "cpu", threads: int = 1) -> Path:
     from mdpt_lib.data.load import data_fingerprint, load_dataset
     from mdpt_lib.experiments import transfer
     from mdpt_lib.experiments.curves import Run, train_with_curve
+    from mdpt_lib.train import seconds_before_this_session
 
     path = Path(out) / f"{job.id}.json"
     if path.exists():
@@ -269,6 +270,7 @@ def run_job(job: Job, out: Path, device: str = "cpu", threads: int = 1) -> Path:
     level = dataset_level(job.dataset, data)
     del data  # training loads its own copy
     result: dict = {"job": asdict(job), "scale": asdict(sc)}
+    earlier = 0.0  # wall seconds of earlier sessions, for a job resumed from a checkpoint
     request = Run(job.dataset, seeds, sc.steps, sc, device, progress=False)
     if job.experiment == "transfer":
         df = transfer.run(request)
@@ -294,6 +296,7 @@ def run_job(job: Job, out: Path, device: str = "cpu", threads: int = 1) -> Path:
         result["measure"] = agents[0].results["measure"]
         result["resumed"] = agents[0].results["resumed"]  # (stage, step) of each continuation
         result["train_wall_seconds"] = agents[0].results["wall_seconds"]  # over all sessions
+        earlier = seconds_before_this_session(agents[0].results)
         result["eval_wall_seconds"] = agents[0].results.get("eval_seconds", 0.0)
         result["checkpoint_wall_seconds"] = agents[0].results.get("checkpoint_seconds", 0.0)
         result["dataset_level"] = level
@@ -301,7 +304,9 @@ def run_job(job: Job, out: Path, device: str = "cpu", threads: int = 1) -> Path:
             from mdpt_lib.experiments.learning import evaluate_variants
 
             result["selection_variants"] = evaluate_variants(agents, sc.steps, sc.episodes)
-    result["wall_seconds"] = time.perf_counter() - start
+    # all sessions: the earlier ones' recorded time (a resumed job) plus this one's
+    result["session_wall_seconds"] = time.perf_counter() - start
+    result["wall_seconds"] = result["session_wall_seconds"] + earlier
     result["provenance"] = {**origin, "written": utc_stamp()}
     write_result(path, result)
     if job.experiment != "transfer":
