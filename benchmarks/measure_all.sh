@@ -31,4 +31,6 @@ run env OMP_NUM_THREADS=1 "$py" benchmarks/activation_cost.py --rounds 4
 # shapes reaches here, whatever the rest of the step costs
 run env OMP_NUM_THREADS=1 MDPT_MISH=cpp "$py" benchmarks/gemm_floor.py
 run env MDPT_MISH=cpp "$py" benchmarks/gemm_floor.py --threads 2 --seeds 5
+# the networks compiled (Inductor) against the eager step: does fusing pay here?
+run env OMP_NUM_THREADS=1 "$py" benchmarks/compile_nets.py
 echo; echo "done $(date -u +%FT%TZ)"
