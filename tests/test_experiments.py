@@ -553,6 +553,28 @@ def test_swaps_on_agents_of_a_superseded_scale_decide_nothing():
             assert verdicts[reads_idql].verdict.str.startswith("undecided").all()
 
 
+def test_the_committed_hopper_swaps_run_on_five_decisive_agents_of_each_algorithm():
+    import pandas as pd
+
+    from mdpt_lib.experiments.transfer import (
+        load_swaps,
+        superseded_scales,
+        swap_verdicts,
+        untrained_guidance,
+    )
+
+    record = load_swaps("bullet-hopper-medium-replay-v0")
+    assert superseded_scales(record) == {}  # the agents of today's findings scales
+    assert record["seeds_per_algo"] == {"dql": [0, 1, 2, 3, 4], "idql": [0, 1, 2, 3, 4]}
+    rows = pd.DataFrame(record["rows"])
+    verdicts = swap_verdicts(rows, reps=300).set_index("claim")
+    # a critic of other data (random actions) ruins IDQL's policies: the paper's limit
+    mismatch = verdicts.loc["mismatch"]
+    assert mismatch.seeds == 5 and mismatch.change < -0.9 and mismatch.verdict == "reproduced"
+    # and every policy needs a trained critic
+    assert (untrained_guidance(rows, reps=300).reading == "needed").all()
+
+
 def test_the_critic_check_reads_the_data_return_from_the_log_without_the_dataset(monkeypatch):
     from mdpt_lib.experiments import learning
 
