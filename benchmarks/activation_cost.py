@@ -59,14 +59,15 @@ def main() -> None:
         for _ in range(args.rounds):
             for v in variants:
                 nets.Mish.forward = relu_forward if v.startswith("relu") else original
-                nets._mish_in_use = v if v in nets.MISH_IMPLS else "softplus"
+                nets.use_mish(v if v in nets.MISH_IMPLS else "softplus")
                 for _ in range(3):  # warm-up (and the fused kernels' compilation)
                     trainer.diffusion_step()
                 t = time.perf_counter()
                 for _ in range(args.steps):
                     trainer.diffusion_step()
                 times[v].append((time.perf_counter() - t) / args.steps)
-        nets.Mish.forward, nets._mish_in_use = original, "softplus"
+        nets.Mish.forward = original
+        nets.use_mish("softplus")
         med = {v: statistics.median(ts) for v, ts in times.items()}
         print(f"\n{algo.upper()} joint, one seed, {gflop:.2f} GFLOP per diffusion step")
         print(f"{'Mish':<14}{'ms/step':>9}{'range':>16}{'% of ceiling':>14}")

@@ -38,7 +38,7 @@ def networks(trainer) -> list[torch.nn.Module]:
 
 
 def seconds_per_step(trainer, mish: str, steps: int) -> float:
-    nets._mish_in_use = mish
+    nets.use_mish(mish)
     t = time.perf_counter()
     for _ in range(steps):
         trainer.diffusion_step()

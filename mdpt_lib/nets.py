@@ -56,6 +56,16 @@ def use_fast_mish_for(steps: int) -> str:
     return mish_in_use()
 
 
+def use_mish(impl: str) -> None:
+    """Run ``impl`` (one of ``MISH_IMPLS`` but "auto") for the rest of the process, whatever
+    ``MDPT_MISH`` says (benchmarks compare the implementations in one process)."""
+    global _mish_in_use
+    if impl not in MISH_IMPLS or impl == "auto":
+        choices = ", ".join(i for i in MISH_IMPLS if i != "auto")
+        raise ValueError(f"Mish implementation {impl!r}: one of {choices}")
+    _mish_in_use = impl
+
+
 def mish_in_use() -> str:
     """The implementation the next CPU float32 Mish call runs ("cpp" only where it is built)."""
     if _mish_in_use == "cpp":

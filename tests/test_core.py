@@ -338,6 +338,18 @@ def test_auto_mish_is_eager_for_short_runs_and_cpp_for_long_ones(monkeypatch):
     assert nets.mish_in_use() == "softplus"
 
 
+def test_use_mish_switches_the_implementation_and_refuses_unknown_names(monkeypatch):
+    import mdpt_lib.nets as nets
+
+    monkeypatch.setattr(nets, "_mish_in_use", "softplus")  # restored after the test
+    nets.use_mish("aten")
+    assert nets.mish_in_use() == "aten"
+    for bad in ("auto", "relu"):
+        with pytest.raises(ValueError, match="one of cpp, softplus, aten, fused"):
+            nets.use_mish(bad)
+    assert nets.mish_in_use() == "aten"
+
+
 def test_the_cpp_mish_cache_name_changes_with_the_cpu(monkeypatch):
     import mdpt_lib.mish_cpp as mc
 
