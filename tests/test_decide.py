@@ -421,6 +421,12 @@ def test_guidance_first_verdicts_on_the_committed_hopper_runs():
     # the in-sample form: its stage-1 critic still climbing when stage 1 ends at 30k
     sarsa = t.loc[("dql", "learn_eta05_sarsa", "learn_eta05")]
     assert not sarsa.stage1_settled and "stage-1 critic not settled" in sarsa.verdict
+    # IDQL: a settled IQL critic from the start lets the same diffusion training score near joint's
+    # final IQM many checkpoints before joint's own critic does (joint climbs at 21k-33k steps)
+    idql = t.loc[("idql", "learn_60k", "learn_60k")]
+    assert idql.stage1_settled and idql.seeds >= 2
+    assert idql.guidance_first_steps_to_target < idql.joint_steps_to_target
+    assert idql.diffusion_saved_ci[0] > 0 and "reproduced" in idql.efficiency_verdict
 
 
 def test_evaluation_arithmetic_counts_every_candidate():
