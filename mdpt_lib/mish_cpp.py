@@ -14,14 +14,23 @@ The build (``torch.utils.cpp_extension.load_inline``, about 30-60 s) is cached o
 that holds a hash of this source, the compiler flags, torch's version and the CPU's instruction-set
 flags, so a cache carried to another kind of CPU is never loaded there. Where no compiler is found
 or the build fails, ``kernels()`` returns None and ``mdpt_lib.nets`` keeps its eager Mish.
+
+torch guards a build with a ``lock`` file in the build directory and waits for it without a time
+limit; a build killed part-way (a job stopped at a session's end) leaves that file behind and every
+later process waited forever. ``kernels()`` therefore waits for a lock itself and removes one older
+than ``STALE_LOCK_SECONDS`` (``clear_stale_lock``) before handing over to torch.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import platform
+import sys
+import time
 import warnings
 from functools import cache
+from pathlib import Path
 
 import torch
 
@@ -68,6 +77,8 @@ torch::Tensor mish_backward(torch::Tensor x, torch::Tensor grad) {
 """
 
 FLAGS = ("-O3", "-march=native", "-ffast-math", "-fopenmp-simd")
+STALE_LOCK_SECONDS = 300.0
+"""Age (s) from which a build lock is taken as left by a killed build: a build takes 30-60 s."""
 
 
 def _cpu_flags() -> str:
@@ -81,8 +92,38 @@ def _cpu_flags() -> str:
 
 def build_name() -> str:
     """The extension's cache name: changes with the source, flags, torch version and CPU."""
-    key = "|".join([SOURCE, *FLAGS, torch.__version__, _cpu_flags()])
+    key = "|".join([SOURCE, *FLAGS, torch.__version__, sys.implementation.cache_tag, _cpu_flags()])
     return "mdpt_mish_" + hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def build_directory() -> Path:
+    """Where the extension is built and cached: ``$TORCH_EXTENSIONS_DIR`` (else torch's default
+    extensions root) / ``build_name()``."""
+    from torch.utils.cpp_extension import get_default_build_root
+
+    return Path(os.environ.get("TORCH_EXTENSIONS_DIR") or get_default_build_root()) / build_name()
+
+
+def clear_stale_lock(
+    directory: Path, stale_after: float = STALE_LOCK_SECONDS, poll: float = 1.0
+) -> bool:
+    """Wait while ``directory/lock`` is held by a build in progress; remove it (with a warning)
+    once it is ``stale_after`` seconds old. True where a stale lock was removed."""
+    lock = Path(directory) / "lock"
+    while True:
+        try:
+            age = time.time() - lock.stat().st_mtime
+        except FileNotFoundError:
+            return False
+        if age >= stale_after:
+            lock.unlink(missing_ok=True)
+            warnings.warn(
+                f"removed a stale C++ Mish build lock ({lock}, {age:.0f} s old): "
+                "a build was killed part-way; building again",
+                stacklevel=2,
+            )
+            return True
+        time.sleep(max(0.0, min(poll, stale_after - age)))
 
 
 @cache
@@ -92,11 +133,15 @@ def kernels():
     from torch.utils.cpp_extension import load_inline
 
     try:
+        directory = build_directory()
+        directory.mkdir(parents=True, exist_ok=True)
+        clear_stale_lock(directory)
         return load_inline(
             build_name(),
             cpp_sources=SOURCE,
             functions=["mish_forward", "mish_backward"],
             extra_cflags=list(FLAGS),
+            build_directory=str(directory),
             verbose=False,
         )
     except Exception as error:  # no compiler, no ninja, a failed build: keep the eager Mish

@@ -3,6 +3,9 @@
 Models are small (hidden 64) so the whole file runs in about a minute on 2 cores.
 """
 
+import os
+import time
+
 import numpy as np
 import pytest
 import torch
@@ -356,3 +359,41 @@ def test_the_cpp_mish_cache_name_changes_with_the_cpu(monkeypatch):
     name = mc.build_name()
     monkeypatch.setattr(mc, "_cpu_flags", lambda: "flags : sse2 avx2")
     assert mc.build_name() != name and mc.build_name().startswith("mdpt_mish_")
+
+
+def test_a_build_lock_is_waited_for_while_fresh_and_removed_once_stale(tmp_path):
+    import threading
+
+    from mdpt_lib.mish_cpp import clear_stale_lock
+
+    lock = tmp_path / "lock"
+    assert clear_stale_lock(tmp_path) is False  # no lock: nothing to wait for
+    lock.touch()
+    threading.Timer(0.2, lock.unlink).start()  # a live build finishes and releases it
+    assert clear_stale_lock(tmp_path, stale_after=30, poll=0.05) is False
+    lock.touch()
+    os.utime(lock, (time.time() - 3600, time.time() - 3600))  # left by a build killed an hour ago
+    with pytest.warns(UserWarning, match="stale C\\+\\+ Mish build lock"):
+        assert clear_stale_lock(tmp_path) is True
+    assert not lock.exists()
+    lock.touch()  # a build killed just now: waited for until stale, then removed
+    with pytest.warns(UserWarning, match="stale"):
+        assert clear_stale_lock(tmp_path, stale_after=0.3, poll=0.05) is True
+
+
+def test_a_lock_left_by_a_killed_build_does_not_hang_the_next_process():
+    """torch waits for a build lock forever; a job killed while building left one, and the next
+    process (CI's test run) hung. Now the stale lock is removed and the extension loads."""
+    import subprocess
+    import sys
+
+    from mdpt_lib.mish_cpp import build_directory
+
+    directory = build_directory()
+    directory.mkdir(parents=True, exist_ok=True)
+    lock = directory / "lock"
+    lock.touch()
+    os.utime(lock, (time.time() - 3600, time.time() - 3600))
+    code = "from mdpt_lib.mish_cpp import kernels; assert kernels() is not None"
+    subprocess.run([sys.executable, "-W", "ignore", "-c", code], check=True, timeout=300)
+    assert not lock.exists()
