@@ -11,9 +11,10 @@ torch's eager composition ``x * tanh(softplus(x))`` makes three passes and its s
 log1p. Above x = 20, mish(x) = x and mish'(x) = 1 to float precision, as in torch's own softplus.
 
 The build (``torch.utils.cpp_extension.load_inline``, about 30-60 s) is cached on disk under a name
-that holds a hash of this source, the compiler flags, torch's version and the CPU's instruction-set
-flags, so a cache carried to another kind of CPU is never loaded there. Where no compiler is found
-or the build fails, ``kernels()`` returns None and ``mdpt_lib.nets`` keeps its eager Mish.
+that holds a hash of this source, the compiler flags, torch's and Python's versions and the CPU's
+instruction-set flags, so a cache carried to another kind of CPU is never loaded there. Where no
+compiler is found or the build fails, ``kernels()`` returns None and ``mdpt_lib.nets`` keeps its
+eager Mish.
 
 torch guards a build with a ``lock`` file in the build directory and waits for it without a time
 limit; a build killed part-way (a job stopped at a session's end) leaves that file behind and every
@@ -91,7 +92,8 @@ def _cpu_flags() -> str:
 
 
 def build_name() -> str:
-    """The extension's cache name: changes with the source, flags, torch version and CPU."""
+    """The extension's cache name: changes with the source, flags, torch and Python versions
+    and CPU."""
     key = "|".join([SOURCE, *FLAGS, torch.__version__, sys.implementation.cache_tag, _cpu_flags()])
     return "mdpt_mish_" + hashlib.sha256(key.encode()).hexdigest()[:16]
 
