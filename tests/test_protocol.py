@@ -144,6 +144,26 @@ def test_a_longer_stage_one_shares_the_joint_runs_and_is_costed_from_measured_st
     assert row.core_h_per_seed == pytest.approx(1.0 + extra)
 
 
+def test_guidance_first_of_a_jointly_run_extension_is_costed_with_its_stage_one(tmp_path):
+    # the classifier-free variant has joint runs only; its stage 1 trains IDQL's critic, whose
+    # measured pace (IDQL's own guidance-first run) prices the 60k critic steps it adds
+    results = tmp_path / "learning"
+    results.mkdir()
+    write_curve(results, "cfg", "learn_60k", 0, guided=60.0, wall=2000.0)
+    job = {"dataset": HOPPER, "algo": "idql", "mode": "guidance_first", "seeds": [0]}
+    measure = {"guidance_steps": 60_000, "guidance_step_seconds": 0.02}
+    body = {"job": job | {"scale": "learn_60k"}, "wall_seconds": 5000.0, "measure": measure}
+    (results / "idql_gf.json").write_text(json.dumps(body))
+    table = protocol.progress(results, tmp_path, critic_folder=tmp_path / "none").set_index(
+        ["dataset", "algo", "scale", "mode"]
+    )
+    row = table.loc[(HOPPER, "cfg", "learn_60k", "guidance_first")]
+    assert row.core_h_per_seed == pytest.approx((2000.0 + 60_000 * 0.02) / 3600)
+    assert table.loc[(HOPPER, "cfg", "learn_60k", "joint")].core_h_per_seed == pytest.approx(
+        2000.0 / 3600
+    )
+
+
 def test_a_scale_with_a_stage_one_length_trains_guidance_first_for_it(monkeypatch):
     from dataclasses import replace
 

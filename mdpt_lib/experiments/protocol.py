@@ -105,13 +105,29 @@ def _seconds_per_seed(results: list[dict]) -> pd.DataFrame:
 def _cost_per_seed(cost: pd.DataFrame, cell) -> float:
     """Core-hours per seed of ``cell``: the mean over its own files, else (a scale that changes
     guidance-first's stage-1 length) over the files of the same dataset, algorithm and mode with
-    their stage 1 resized at its measured time per step, else over the files of the same algorithm
+    their stage 1 resized at its measured time per step, else (guidance-first of an algorithm run
+    only jointly so far) its joint runs' time plus the stage-1 critic steps at the measured pace of
+    the critic it trains (``scales.STAGE1_AS``), else over the files of the same algorithm
     and mode, of the same algorithm and scale, of the same algorithm, and for an algorithm with no
     files yet (an extension) of any algorithm on the dataset in that mode; files of another scale
     count in proportion to the cell's diffusion steps."""
+    from mdpt_lib.experiments.scales import STAGE1_AS
+
     algo = cost[cost.algo == cell.algo]
     stage1 = get_scale(cell.scale).guidance_steps
     same = algo[(algo.dataset == cell.dataset) & (algo["mode"] == cell.mode)]
+    if cell.mode == "guidance_first" and not len(same):
+        joint = algo[
+            (algo.dataset == cell.dataset) & (algo.scale == cell.scale) & (algo["mode"] == "joint")
+        ]
+        critic = cost[
+            (cost.dataset == cell.dataset)
+            & (cost.algo == STAGE1_AS.get(cell.algo, cell.algo))
+            & (cost["mode"] == cell.mode)
+        ].stage1_seconds_per_step.dropna()
+        if len(joint) and len(critic):
+            stage1_s = get_scale(cell.scale).stage1_steps * critic.mean()
+            return float((joint.seconds_per_seed.mean() + stage1_s) / 3600)
     if stage1 is not None and cell.scale not in set(same.scale) and len(same):
         # a stage 1 of another length: the measured runs with their stage 1 resized
         resized = (
