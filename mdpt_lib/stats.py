@@ -33,6 +33,7 @@ import pandas as pd
 import scipy.stats
 
 __all__ = [
+    "REPS",
     "STATISTICS",
     "bootstrap_difference_ci",
     "bootstrap_ratio_ci",
@@ -46,6 +47,13 @@ __all__ = [
 ]
 
 Statistic = Callable[[np.ndarray], float]
+
+REPS = 10_000
+"""Bootstrap resamples of every interval by default. With five seeds an interval's end moves by about
+a percentage point between bootstrap seeds at 2,000 resamples, enough to flip a verdict whose
+interval ends near its threshold (hopper IDQL's guidance-first change ended at +11.7% or +13.1%
+against the paper's smallest gain of 12%); at 10,000 it moves by a few tenths, for about a second
+more per book page."""
 
 _MAX_CHUNK_ELEMENTS = 1 << 22
 """Resampled scores held in memory at once (4M float64 = 32 MB); larger bootstraps run in chunks."""
@@ -194,7 +202,7 @@ def _percentile_interval(values: np.ndarray, confidence: float) -> tuple[float, 
 def stratified_bootstrap_ci(
     scores: np.ndarray,
     statistic: Statistic = iqm,
-    reps: int = 2000,
+    reps: int = REPS,
     confidence: float = 0.95,
     seed: int = 0,
 ) -> tuple[float, float]:
@@ -215,7 +223,7 @@ def stratified_bootstrap_ci(
 def summarize(
     scores_by_method: Mapping[str, np.ndarray],
     statistics: Sequence[str] = ("mean", "median", "iqm", "iqr"),
-    reps: int = 2000,
+    reps: int = REPS,
     confidence: float = 0.95,
     seed: int = 0,
 ) -> pd.DataFrame:
@@ -283,7 +291,7 @@ def bootstrap_difference_ci(
     scores_a: np.ndarray,
     scores_b: np.ndarray,
     statistic: Statistic = iqm,
-    reps: int = 2000,
+    reps: int = REPS,
     confidence: float = 0.95,
     seed: int = 0,
 ) -> tuple[float, float]:
@@ -298,7 +306,7 @@ def bootstrap_ratio_ci(
     scores_a: np.ndarray,
     scores_b: np.ndarray,
     statistic: Statistic = iqm,
-    reps: int = 2000,
+    reps: int = REPS,
     confidence: float = 0.95,
     seed: int = 0,
 ) -> tuple[float, float]:

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from mdpt_lib.stats import (
+    REPS,
     bootstrap_difference_ci,
     bootstrap_ratio_ci,
     iqm,
@@ -223,7 +224,7 @@ def _same_setting(ds: str, algo: str, scale: str) -> str:
 
 
 def guidance_first_table(
-    results: list[dict], curves: pd.DataFrame, reps: int = 2000, seed: int = 0
+    results: list[dict], curves: pd.DataFrame, reps: int = REPS, seed: int = 0
 ) -> pd.DataFrame:
     """Per (dataset, algo, guidance-first scale, joint scale): ``compare_with_joint``, the
     diffusion steps each schedule needs to reach ``FRACTION`` of joint's final IQM (of the IQM
@@ -322,7 +323,7 @@ def efficiency(gf_steps: np.ndarray, joint_steps: np.ndarray, reps: int, seed: i
     return out
 
 
-def necessity_table(curves: pd.DataFrame, reps: int = 2000, seed: int = 0) -> pd.DataFrame:
+def necessity_table(curves: pd.DataFrame, reps: int = REPS, seed: int = 0) -> pd.DataFrame:
     """Finding 1, per (dataset, algo, condition other than joint): ``compare_with_joint`` (is the
     guidance, in joint's form, needed for joint's final score? marked provisional below five
     seeds), the final guided and unguided IQMs of every condition, joint's included (the mean of
@@ -388,7 +389,7 @@ def _dependence(low: float, high: float, margin: float = NECESSITY_MARGIN) -> st
 
 
 def necessity_verdict(
-    curves: pd.DataFrame, ds: str, reps: int = 2000, seed: int = 0
+    curves: pd.DataFrame, ds: str, reps: int = REPS, seed: int = 0
 ) -> tuple[pd.DataFrame, str]:
     """Finding 1 ("how much guidance helps depends on the training stage and the algorithm") on
     dataset ``ds``, from the joint runs of the paper's algorithms.

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from mdpt_lib.algos import PAPER_ALGOS, get_algorithm
-from mdpt_lib.stats import iqm, stratified_bootstrap_ci
+from mdpt_lib.stats import REPS, iqm, stratified_bootstrap_ci
 
 MODES = ("joint",)
 """The learning benchmark's condition: the reference way of training, guidance and actor together."""
@@ -129,7 +129,7 @@ def curve_frame(results: list[dict]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def step_table(curves: pd.DataFrame, reps: int = 2000, seed: int = 0) -> pd.DataFrame:
+def step_table(curves: pd.DataFrame, reps: int = REPS, seed: int = 0) -> pd.DataFrame:
     """Per (dataset, algo, step): guided and unguided IQM over seeds with 95% CIs, and the bar.
 
     ``clears`` is True where the guided interval lies above the dataset's mean normalised return and

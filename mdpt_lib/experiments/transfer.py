@@ -29,6 +29,7 @@ from mdpt_lib.data.paths import RESULTS
 from mdpt_lib.evaluation import evaluate
 from mdpt_lib.experiments.curves import Run
 from mdpt_lib.guidance import DatasetMismatchWarning, untrained_like
+from mdpt_lib.stats import REPS
 
 MISMATCH_LEVEL = "random"
 UNTRAINED = "{} + untrained guidance"
@@ -233,13 +234,13 @@ def per_seed(df: pd.DataFrame) -> pd.DataFrame:
     return df.groupby(["method", "policy", "seed"], as_index=False, sort=False).score.mean()
 
 
-def iqr_change_over_seeds(df: pd.DataFrame, algo: str, reps: int = 2000, seed: int = 0) -> dict:
+def iqr_change_over_seeds(df: pd.DataFrame, algo: str, reps: int = REPS, seed: int = 0) -> dict:
     """``iqr_change`` with seeds as the unit: the IQR of the per-seed mean scores under another
     seed's guidance against under the policy's own (the paper's -86%)."""
     return iqr_change(per_seed(df).assign(episode=0), algo, reps, seed)
 
 
-def summary(df: pd.DataFrame, reps: int = 2000, seed: int = 0) -> pd.DataFrame:
+def summary(df: pd.DataFrame, reps: int = REPS, seed: int = 0) -> pd.DataFrame:
     """Per method: mean, IQM and IQR of normalised scores (seeds x episodes pooled), 95% CIs."""
     from mdpt_lib.stats import summarize
 
@@ -247,7 +248,7 @@ def summary(df: pd.DataFrame, reps: int = 2000, seed: int = 0) -> pd.DataFrame:
     return summarize(scores, statistics=("mean", "iqm", "iqr"), reps=reps, seed=seed)
 
 
-def iqr_change(df: pd.DataFrame, algo: str, reps: int = 2000, seed: int = 0) -> dict:
+def iqr_change(df: pd.DataFrame, algo: str, reps: int = REPS, seed: int = 0) -> dict:
     """Relative change of the score IQR when another seed's guidance replaces the policy's own.
 
     Returns the point estimate and a 95% bootstrap CI (the paper reports -86%).
@@ -268,7 +269,7 @@ def iqr_change(df: pd.DataFrame, algo: str, reps: int = 2000, seed: int = 0) -> 
     return out
 
 
-def seed_variance_change(df: pd.DataFrame, algo: str, reps: int = 2000, seed: int = 0) -> dict:
+def seed_variance_change(df: pd.DataFrame, algo: str, reps: int = REPS, seed: int = 0) -> dict:
     """The ICLR submission's "swapping seeds reduces median variance", as we read it: each seed's
     variance of its episode scores, its median over seeds under another seed's guidance against
     under the policy's own. Returns ``change`` (relative), ``change_ci`` (95%, seeds resampled
@@ -331,7 +332,7 @@ def _paired(seeds: pd.DataFrame, method: str, reference: str) -> tuple | None:
     return wide[method].to_numpy(), wide[reference].to_numpy()
 
 
-def swap_verdicts(df: pd.DataFrame, reps: int = 2000, seed: int = 0) -> pd.DataFrame:
+def swap_verdicts(df: pd.DataFrame, reps: int = REPS, seed: int = 0) -> pd.DataFrame:
     """Finding 3's claims on rows of ``evaluate_swaps``, one row per claim and policy: the value,
     its relative change with a 95% bootstrap interval and the verdict (reproduced / refuted / undecided: why).
 
@@ -425,7 +426,7 @@ def swap_verdicts(df: pd.DataFrame, reps: int = 2000, seed: int = 0) -> pd.DataF
     return pd.DataFrame(rows)
 
 
-def untrained_guidance(df: pd.DataFrame, reps: int = 2000, seed: int = 0) -> pd.DataFrame:
+def untrained_guidance(df: pd.DataFrame, reps: int = REPS, seed: int = 0) -> pd.DataFrame:
     """Finding 1's random guidance at inference, from rows of ``evaluate_swaps``: per algorithm,
     each seed's policy under an untrained guidance of its own kind against under its own trained
     guidance (per-seed means, IQM over seeds, the relative change with a 95% bootstrap interval).
