@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mdpt_lib.experiments.scales import get_scale
+from mdpt_lib.experiments.scales import STAGE1_AS, get_scale
 
 TASKS: dict[str, tuple[str, ...]] = {
     "necessity": ("hopper",),
@@ -111,8 +111,6 @@ def _cost_per_seed(cost: pd.DataFrame, cell) -> float:
     and mode, of the same algorithm and scale, of the same algorithm, and for an algorithm with no
     files yet (an extension) of any algorithm on the dataset in that mode; files of another scale
     count in proportion to the cell's diffusion steps."""
-    from mdpt_lib.experiments.scales import STAGE1_AS
-
     algo = cost[cost.algo == cell.algo]
     stage1 = get_scale(cell.scale).guidance_steps
     same = algo[(algo.dataset == cell.dataset) & (algo["mode"] == cell.mode)]
@@ -211,7 +209,7 @@ def progress(
     from mdpt_lib.experiments.critic_settling import GUIDANCE_ALONE
     from mdpt_lib.experiments.decide import PROTOCOL_SEEDS, stage1_settled
     from mdpt_lib.experiments.grid import KEPT_AGENTS, load_results
-    from mdpt_lib.experiments.scales import STAGE1_AS, joint_runs_of
+    from mdpt_lib.experiments.scales import joint_runs_of
 
     seeds = seeds or PROTOCOL_SEEDS
     results = load_results("learning", folder)
