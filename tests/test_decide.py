@@ -427,6 +427,12 @@ def test_guidance_first_verdicts_on_the_committed_hopper_runs():
     assert idql.stage1_settled and idql.seeds >= 2
     assert idql.guidance_first_steps_to_target < idql.joint_steps_to_target
     assert idql.diffusion_saved_ci[0] > 0 and "reproduced" in idql.efficiency_verdict
+    # the classifier-free variant: joint's labels are noise until its critic learns the returns
+    # (~30k steps), guidance-first's are meaningful from the first diffusion step
+    cfg = t.loc[("cfg", "learn_60k", "learn_60k")]
+    assert cfg.stage1_settled and cfg.seeds == 5
+    assert cfg.guidance_first_auc > cfg.joint_auc
+    assert cfg.diffusion_saved_ci[0] > 0 and cfg.efficiency_verdict == "reproduced"
 
 
 def test_a_committed_verdict_does_not_hang_on_the_bootstrap_seed():
